@@ -1,0 +1,251 @@
+"""Run one submission in its own Jupyter kernel and collect its answers to the grader's calls.
+
+This is the only stage where student code runs, and it runs in the kernel process, never here.
+The grader's inputs go in as the source of a probe cell; the answers come back over the kernel's
+display channel as opaque blobs that only the judge decodes (with `torch.load(weights_only=True)`).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from traitlets import Int
+
+from .config import Assignment, Course
+from .notebook import is_test_cell, read_notebook, NotebookError
+
+OUTCOME_MIME = "application/vnd.course.outcome+json"
+RECOVER_SECONDS = 5  # how long an interrupted kernel gets to become responsive again
+
+
+@dataclass
+class Execution:
+    outcomes: dict[str, str] = field(default_factory=dict)  # call key -> base64 blob from the kernel
+    faults: dict[int, str] = field(default_factory=dict)  # cell number (1-based) -> what went wrong
+    fatal: str | None = None  # why nothing could be run at all
+    seconds: float = 0.0
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel started through `course.sandbox`, which caps its memory and threads."""
+
+    memory_mb = Int(0).tag(config=True)
+    threads = Int(1).tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        launcher = [sys.executable, "-m", "course.sandbox", "--memory-mb", str(self.memory_mb),
+                    "--threads", str(self.threads), "--"]
+        return launcher + cmd
+
+
+class BoundedClient(NotebookClient):
+    """nbclient's client, keeping at most `output_bytes` of text output per cell."""
+
+    output_bytes = Int(1 << 20).tag(config=True)
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "stream":
+            text = msg["content"].get("text", "")
+            used = sum(len(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
+            if used >= self.output_bytes:
+                return None
+            msg["content"]["text"] = text[: self.output_bytes - used]
+        return super().output(outs, msg, display_id, cell_index)
+
+
+PROBE_SETUP = '''
+def __course_setup(payload, harness_source):
+    import base64, io, torch
+    calls = torch.load(io.BytesIO(base64.b64decode(payload)), weights_only=True)
+    harness = {}
+    exec(harness_source, harness)
+    student = globals()
+
+    def plain(value):
+        """What crosses back to the judge: tensors, numbers, strings and containers of them."""
+        if isinstance(value, torch.Tensor):
+            return value.detach().clone().as_subclass(torch.Tensor)
+        if isinstance(value, (bool, int, float, str, type(None))):
+            return value
+        if isinstance(value, (list, tuple)):
+            return (tuple if isinstance(value, tuple) else list)(plain(v) for v in value)
+        if isinstance(value, dict):
+            return {plain(k): plain(v) for k, v in value.items()}
+        if type(value).__module__ == "numpy":
+            return plain(torch.as_tensor(value)) if hasattr(value, "shape") and value.shape else value.item()
+        return {"__unsupported__": type(value).__name__}
+
+    def run(key):
+        from IPython.display import publish_display_data
+        call = calls[key]
+        try:
+            if call["harness"]:
+                outcome = {"value": plain(harness[call["fn"]](student, *call["args"], **call["kwargs"]))}
+            elif call["fn"] not in student:
+                outcome = {"missing": call["fn"]}
+            else:
+                target = student[call["fn"]]
+                outcome = {"value": plain(target if call["get"] else target(*call["args"], **call["kwargs"]))}
+        except BaseException as error:  # the student's exception is data for the judge
+            outcome = {"error": f"{type(error).__name__}: {error}"[:500]}
+        buffer = io.BytesIO()
+        try:
+            torch.save(outcome, buffer)
+        except Exception as error:
+            buffer = io.BytesIO()
+            torch.save({"error": f"the answer could not be saved ({type(error).__name__})"}, buffer)
+        publish_display_data({"%s": {"key": key, "blob": base64.b64encode(buffer.getvalue()).decode()}})
+
+    return run
+''' % OUTCOME_MIME
+
+
+def plan_cells(notebook, assignment: Assignment, course: Course) -> list[tuple[int, str]]:
+    """(cell number, source) of the code to run: the student's cells, minus nbgrader test cells
+    (self-checks only; hidden checks happen in the judge), with grading parameters injected after
+    the cell tagged `parameters`, papermill's convention."""
+    parameters = {**assignment.parameters, "DATA_DIR": str(course.data_dir)}
+    plan = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code" or is_test_cell(cell):
+            continue
+        plan.append((number, cell.source))
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            injected = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
+            plan.append((number, "# injected by the grader\n" + injected))
+    return plan
+
+
+def probe_cells(calls_blob: bytes, harness_source: str, keys: list[str]) -> list[tuple[str, str]]:
+    payload = base64.b64encode(calls_blob).decode()
+    setup = PROBE_SETUP + f"\n__course_run = __course_setup({payload!r}, {harness_source!r})\ndel __course_setup\n"
+    return [("setup", setup)] + [(key, f"__course_run({key!r})") for key in keys]
+
+
+def _outcome(cell) -> dict | None:
+    for output in cell.get("outputs", []):
+        data = output.get("data", {}).get(OUTCOME_MIME)
+        if data:
+            return json.loads(data) if isinstance(data, str) else data
+    return None
+
+
+def _error(cell) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            detail = output.get("evalue", "")
+            return f"raised {output.get('ename')}{': ' + detail if detail else ''}"[:300]
+    return None
+
+
+def execute(notebook_path: Path, assignment: Assignment, course: Course,
+            calls_blob: bytes, harness_source: str, keys: list[str]) -> Execution:
+    """Execute the submission, then ask its kernel to answer every call in `keys`.
+
+    A cell that kills the kernel is skipped and the notebook replayed without it, so the tests
+    that can still run are run. Everything stops when the notebook budget is spent.
+    """
+    started = time.monotonic()
+    result = Execution()
+    try:
+        notebook = read_notebook(notebook_path)
+    except NotebookError as error:
+        result.fatal = str(error)
+        return result
+
+    limits = assignment.limits
+    deadline = started + limits.notebook_timeout
+    steps = [("cell", n, src) for n, src in plan_cells(notebook, assignment, course)]
+    steps += [("probe", key, src) for key, src in probe_cells(calls_blob, harness_source, keys)]
+    skipped: set[int] = set()
+    scratch = Path(tempfile.mkdtemp(prefix="course-"))
+    shutil.copy(notebook_path, scratch / Path(notebook_path).name)
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+
+    try:
+        while True:
+            restart = _run_steps(steps, skipped, result, limits, deadline, scratch, env)
+            if restart is None:
+                break
+            skipped.add(restart)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _run_steps(steps, skipped, result, limits, deadline, scratch, env) -> int | None:
+    """One pass over the steps in a fresh kernel. Returns the step that killed the kernel, if any."""
+    client = BoundedClient(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")]),
+        kernel_name="python3",
+        kernel_manager_class=SandboxedKernelManager,
+        allow_errors=True,
+        interrupt_on_timeout=False,
+        output_bytes=limits.output_kb * 1024,
+    )
+    client.km = client.create_kernel_manager()
+    client.km.memory_mb, client.km.threads = limits.memory_mb, limits.threads
+    # The kernel's own stdout/stderr (not the cells') carry only launcher noise.
+    with client.setup_kernel(cwd=str(scratch), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        for position, (kind, label, source) in enumerate(steps):
+            if position in skipped:
+                continue
+            where = label if kind == "cell" else None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if kind == "cell":
+                    result.faults.setdefault(label, "not run: the notebook's time budget was used up")
+                continue
+            cell = client.nb.cells[0] = nbformat.v4.new_code_cell(source)
+            client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
+            try:
+                client.execute_cell(cell, 0)
+            except CellTimeoutError:
+                reason = f"timed out after {client.timeout} s"
+                if where:
+                    result.faults[where] = reason
+                if not _recover(client):
+                    if where:
+                        result.faults[where] = reason + " and could not be interrupted"
+                    return position
+                continue
+            except DeadKernelError:
+                if where:
+                    result.faults[where] = "stopped the kernel (it crashed, exited or ran out of memory)"
+                return position
+            if kind == "cell":
+                error = _error(cell)
+                if error:
+                    result.faults[where] = error
+            elif label != "setup":
+                outcome = _outcome(cell)
+                if outcome:
+                    result.outcomes[outcome["key"]] = outcome["blob"]
+    return None
+
+
+def _recover(client) -> bool:
+    """Interrupt a timed-out cell and check that the kernel answers again."""
+    try:
+        from jupyter_core.utils import run_sync
+        run_sync(client.km.interrupt_kernel)()
+        client.timeout = RECOVER_SECONDS
+        client.nb.cells[0] = nbformat.v4.new_code_cell("pass")
+        client.execute_cell(client.nb.cells[0], 0)
+        return True
+    except (CellTimeoutError, DeadKernelError):
+        return False

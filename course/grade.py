@@ -1,0 +1,108 @@
+"""`course grade`: every submission goes through execute (student kernel) -> judge (hidden graders)
+-> report, in parallel workers; results are written as soon as they exist and reused on a re-run
+when neither the notebook nor the graders changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import report
+from .collect import Submission, collect
+from .config import Course, load
+from .execute import execute
+from .judge import encode_calls, grader_calls, grader_module, judge
+from .notebook import NotebookError, read_notebook, student_cells
+
+
+def fingerprint(course: Course, submission: Submission) -> str:
+    """Changes when the notebook, the assignment's graders, the reference or its config change."""
+    digest = hashlib.sha256(submission.notebook.read_bytes() if submission.notebook.is_file() else b"")
+    graders = sorted(course.path("autograder", submission.assignment_id).rglob("*.py"))
+    for path in graders + sorted(course.path("solutions").rglob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    assignment = course.assignment(submission.assignment_id)
+    digest.update(repr((assignment, course.data_dir, submission.note)).encode())
+    return digest.hexdigest()[:16]
+
+
+def harness_source(course: Course, assignment) -> str:
+    """Source of the harness functions the grader ships into the kernel (see inputs.HARNESS)."""
+    inputs = grader_module(course, assignment, "inputs")
+    return "\n\n".join(inspect.getsource(fn) for fn in getattr(inputs, "HARNESS", []))
+
+
+def grade_submission(course: Course, submission: Submission) -> dict:
+    """Grade one submission; returns its results.json content."""
+    assignment = course.assignment(submission.assignment_id)
+    calls = grader_calls(course, assignment)
+    execution = execute(submission.notebook, assignment, course, encode_calls(calls),
+                        harness_source(course, assignment), list(calls))
+    try:
+        cells = student_cells(read_notebook(submission.notebook))
+    except NotebookError:
+        cells = []
+    not_run = execution.fatal or "the notebook stopped before the grader could call it (see the notebook problems)"
+    verdict = judge(course, assignment, execution.outcomes, cells, not_run)
+    return report.results_json(submission.student_id, submission.assignment_id, verdict, execution,
+                               submission.note, fingerprint(course, submission))
+
+
+def _already_graded(course: Course, out_dir: Path, submission: Submission) -> bool:
+    path = report.submission_dir(out_dir, submission.student_id, submission.assignment_id) / report.RESULTS
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return old.get("extra_data", {}).get("fingerprint") == fingerprint(course, submission)
+
+
+_COURSE: Course | None = None
+
+
+def _worker(root: str, submission: Submission, out_dir: str) -> tuple[Submission, float, float]:
+    """One submission in a worker process: grade it and write its results at once."""
+    global _COURSE
+    if _COURSE is None or str(_COURSE.root) != root:
+        _COURSE = load(Path(root))
+    results = grade_submission(_COURSE, submission)
+    report.write_submission(Path(out_dir), results, _COURSE.title)
+    return submission, results["score"], results["max_score"]
+
+
+def _progress(done: int, total: int, started: float) -> None:
+    elapsed = time.monotonic() - started
+    eta = elapsed / done * (total - done) if done else 0
+    width = 24
+    bar = "#" * (width * done // total) + "." * (width - width * done // total)
+    print(f"\r[{bar}] {done}/{total} graded, {elapsed:4.0f} s elapsed, ETA {eta:4.0f} s",
+          end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+
+def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignment: str | None = None,
+         force: bool = False) -> tuple[str, list[str]]:
+    """Grade every submission under `paths` into `out_dir`. Returns grades.csv's text and the
+    problems with paths that could not be used."""
+    submissions, problems = collect(course, paths, assignment)
+    todo = [s for s in submissions if force or not _already_graded(course, out_dir, s)]
+    if len(todo) < len(submissions):
+        print(f"{len(submissions) - len(todo)} submission(s) unchanged since last graded: kept.", file=sys.stderr)
+    started = time.monotonic()
+    if todo:
+        _progress(0, len(todo), started)
+        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_worker, str(course.root), s, str(out_dir)): s for s in todo}
+            for done, future in enumerate(as_completed(futures), start=1):
+                submission = futures[future]
+                try:
+                    future.result()
+                except Exception as error:  # one submission's grading failure never stops the batch
+                    problems.append(f"{submission.notebook}: grading failed ({type(error).__name__}: {error}).")
+                _progress(done, len(todo), started)
+    return report.write_gradebook(out_dir), problems

@@ -1,0 +1,226 @@
+"""What a grader author writes with: calls to make in the student's kernel, graded tests, comparisons
+that explain themselves to a student, mistakes recognised by name, and reading code without running it.
+
+Everything here runs in the judge, on plain data that came back from the kernel.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+
+# --- what the kernel is asked to do -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Call:
+    """Ask the kernel for `fn(*args, **kwargs)`; `get=True` fetches the value named `fn` instead;
+    `harness=True` calls a harness function shipped from the grader as `fn(student_namespace, ...)`."""
+
+    fn: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    get: bool = False
+    harness: bool = False
+    label: str = ""  # what a student may be told about the input, e.g. "shape (4, 5), float64"
+
+    def wire(self) -> dict:
+        return {"fn": self.fn, "args": self.args, "kwargs": self.kwargs, "get": self.get, "harness": self.harness}
+
+
+# --- graded tests --------------------------------------------------------------------------------
+
+def graded(description: str, *, about: str, visible: bool = False):
+    """Mark a pytest test as graded. Its points live in course.toml; the test carries what a
+    student reads (`description`), which student function or answer it is `about` (so mistakes
+    recognised on that function are named when it fails), and whether its detail is `visible`."""
+
+    def mark(test):
+        test.graded = {"description": description, "about": about, "visible": visible}
+        return test
+
+    return mark
+
+
+class Mismatch(AssertionError):
+    """A failure written for the student: what differed, never the hidden input or grader code."""
+
+
+# --- the student's answers -----------------------------------------------------------------------
+
+@dataclass
+class Case:
+    key: str
+    call: Call
+    outcome: dict
+
+    @property
+    def args(self) -> tuple:
+        return self.call.args
+
+    @property
+    def label(self) -> str:
+        return self.call.label or self.key
+
+    def output(self):
+        """The student's answer, or a Mismatch that says why there is none."""
+        o = self.outcome
+        if "value" in o:
+            value = o["value"]
+            if isinstance(value, dict) and "__unsupported__" in value:
+                raise Mismatch(f"`{self.call.fn}` returned a {value['__unsupported__']}, which the grader cannot read.")
+            return value
+        if "missing" in o:
+            raise Mismatch(f"`{o['missing']}` is not defined: keep the cell that defines it, and make sure it runs without error.")
+        if "error" in o:
+            if o["error"].startswith("NotImplementedError"):
+                raise Mismatch(f"`{self.call.fn}` is not implemented yet (it raises NotImplementedError).")
+            raise Mismatch(f"`{self.call.fn}` raised {o['error']} ({self.label}).")
+        raise Mismatch(f"`{self.call.fn}` was not answered: {o.get('not_run', 'the notebook stopped before the grader could call it')}.")
+
+
+class Student:
+    """A submission's answers to the grader's calls, plus its code as text (read, never run)."""
+
+    def __init__(self, calls: dict[str, Call], outcomes: dict[str, dict], cells: list[str]):
+        self.calls, self.outcomes, self.cells = calls, outcomes, cells
+
+    def case(self, key: str) -> Case:
+        return Case(key, self.calls[key], self.outcomes.get(key, {}))
+
+    def cases(self, prefix: str) -> list[Case]:
+        """Every call whose key starts with `prefix/`, in the order the grader declared them."""
+        found = [self.case(k) for k in self.calls if k.startswith(prefix + "/")]
+        assert found, f"grader declares no calls under {prefix!r}"
+        return found
+
+    def answer(self, key: str):
+        """The output for one call, or None when there is none (for recognising mistakes)."""
+        try:
+            return self.case(key).output()
+        except Mismatch:
+            return None
+
+
+# --- comparisons ---------------------------------------------------------------------------------
+
+def close(actual, expected: torch.Tensor, *, rtol: float, atol: float, what: str) -> None:
+    """torch.testing.assert_close, reporting type, shape, dtype, nan/inf and value in that order."""
+    if not isinstance(actual, torch.Tensor):
+        raise Mismatch(f"{what}: expected a tensor, got {type(actual).__name__}.")
+    if actual.shape != expected.shape:
+        raise Mismatch(f"{what}: shape {tuple(actual.shape)}, expected {tuple(expected.shape)}.")
+    if actual.dtype != expected.dtype:
+        raise Mismatch(f"{what}: dtype {actual.dtype}, expected {expected.dtype} (keep the input's dtype).")
+    if actual.is_floating_point():
+        broken = ~torch.isfinite(actual) & torch.isfinite(expected)
+        if broken.any():
+            kind = "nan" if torch.isnan(actual[broken]).any() else "inf"
+            raise Mismatch(f"{what}: got {kind} where a finite value was expected (a numerically unstable step?).")
+    try:
+        torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
+    except AssertionError:
+        gap = (actual.double() - expected.double()).abs().nan_to_num(math.inf).max().item()
+        if actual.numel() == 1:
+            raise Mismatch(f"{what}: got {actual.item():.6g}, expected {expected.item():.6g} "
+                           f"(allowed: atol={atol:g} + rtol={rtol:g}·|expected|).") from None
+        raise Mismatch(f"{what}: values differ by up to {gap:.3g} (allowed: atol={atol:g} + rtol={rtol:g}·|expected|).") from None
+
+
+def ratio(actual, expected) -> float | None:
+    """actual / expected for two scalar tensors, or None when it is not defined."""
+    if not (isinstance(actual, torch.Tensor) and actual.numel() == 1 and expected.numel() == 1):
+        return None
+    a, e = float(actual), float(expected)
+    return a / e if e != 0 and math.isfinite(a) else None
+
+
+def matches(actual, expected: torch.Tensor, *, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
+    """True when `actual` equals `expected` within tolerance: for recognising a mistake's signature."""
+    if not isinstance(actual, torch.Tensor) or actual.shape != expected.shape:
+        return False
+    return torch.allclose(actual.double(), expected.double(), rtol=rtol, atol=atol)
+
+
+# --- mistakes ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mistake:
+    """One of the lesson's common mistakes, recognised from the student's answers or code."""
+
+    name: str  # what the student did, e.g. "sum instead of mean"
+    short: str  # the short that teaches it, e.g. "Short 05 — Manual MSE in 3 Lines"
+    explain: str  # one sentence to the student
+    about: tuple[str, ...]  # the functions or answers it concerns
+    recognise: Callable[["Student", str], bool]
+
+    def message(self) -> str:
+        return f"This looks like {self.name}: {self.explain} See {self.short}."
+
+
+# --- reading code --------------------------------------------------------------------------------
+
+def _parse(cell: str) -> ast.Module | None:
+    # IPython magics and shell lines are not Python; blank them so the rest still parses.
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.splitlines())
+    try:
+        return ast.parse(code)
+    except SyntaxError:
+        return None
+
+
+def _names_used(node: ast.AST) -> set[str]:
+    used = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            used.add(sub.id)
+        elif isinstance(sub, ast.Attribute):
+            used.add(sub.attr)
+        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and re.fullmatch(r"\w+", sub.value):
+            used.add(sub.value)  # getattr(F, "mse_loss")
+    return used
+
+
+def builtins_used(cells: list[str], function: str, forbidden: set[str]) -> set[str]:
+    """The forbidden names `function` reaches: in its own body, in notebook functions it calls, and
+    through import aliases (`from torch.nn.functional import mse_loss as m`)."""
+    defs: dict[str, ast.AST] = {}
+    aliases: dict[str, str] = {}
+    for tree in filter(None, map(_parse, cells)):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef):
+                defs[node.name] = node
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    aliases[alias.asname or alias.name] = alias.name
+            elif isinstance(node, ast.Assign):
+                # `m = F.mse_loss`, `crit = nn.MSELoss()`, `f = lambda a, b: ...`
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        if isinstance(node.value, ast.Lambda):
+                            defs[target.id] = node.value
+                        hit = sorted(_names_used(node.value) & forbidden)
+                        if hit:
+                            aliases[target.id] = hit[0]
+    found, seen, todo = set(), set(), [function]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        used = _names_used(defs[name])
+        found |= {aliases.get(n, n) for n in used} & forbidden
+        todo.extend(n for n in used if n in defs)
+    return found
+
+
+def normalise_answer(answer: Any) -> str:
+    """'nn.BCEWithLogitsLoss()', 'BCEWithLogitsLoss' and 'bce with logits' are one answer."""
+    text = str(answer).lower()
+    for noise in ("torch.", "nn.", "functional.", "()", " ", "_", "-"):
+        text = text.replace(noise, "")
+    return text.removesuffix("loss")

@@ -1,0 +1,164 @@
+"""Judge a submission's answers with the assignment's hidden pytest graders, in a process that never
+runs student code: answers arrive as blobs and are decoded with `torch.load(weights_only=True)`.
+"""
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import torch
+
+from .config import Assignment, ConfigError, Course
+from .grading import Call, Mismatch, Mistake, Student
+
+
+@dataclass
+class TestResult:
+    name: str
+    description: str
+    max_score: float
+    score: float
+    visible: bool
+    message: str = ""  # why it failed, for the student
+    mistakes: list[str] = field(default_factory=list)  # mistakes named for this failure
+    internal: str = ""  # a grader error, for the instructor's log only
+
+
+@dataclass
+class Verdict:
+    tests: list[TestResult]
+    mistakes: list[str]  # every mistake recognised in the submission, "name (function)"
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+
+def grader_module(course: Course, assignment: Assignment, name: str) -> ModuleType:
+    """Import autograder/<assignment>/<name>.py (trusted grader code) under a unique module name."""
+    path = course.path("autograder", assignment.id, f"{name}.py")
+    if not path.is_file():
+        raise ConfigError(f"{path} does not exist (every assignment needs inputs.py and mistakes.py).")
+    module_name = f"_course_grader_{assignment.id}_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    if str(course.root) not in sys.path:
+        sys.path.insert(0, str(course.root))  # graders import the reference as `solutions.<module>`
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def grader_calls(course: Course, assignment: Assignment) -> dict[str, Call]:
+    """The calls the kernel must answer, built from the grading seed (the same in every process)."""
+    return grader_module(course, assignment, "inputs").grader_inputs(assignment.seed)
+
+
+def encode_calls(calls: dict[str, Call]) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({key: call.wire() for key, call in calls.items()}, buffer)
+    return buffer.getvalue()
+
+
+def decode_outcome(blob: str) -> dict:
+    try:
+        outcome = torch.load(io.BytesIO(base64.b64decode(blob)), weights_only=True)
+    except Exception:
+        return {"error": "its answer could not be read back (was it a plain tensor or number?)"}
+    return outcome if isinstance(outcome, dict) else {"error": "its answer could not be read back"}
+
+
+class GradingPlugin:
+    """Gives tests the `student` fixture and records each graded test's outcome."""
+
+    def __init__(self, student: Student, assignment: Assignment, fired: dict[str, list[Mistake]]):
+        self._student, self.assignment, self.fired = student, assignment, fired
+        self.results: dict[str, TestResult] = {}
+        self.problem = ""  # an instructor's configuration problem, raised after pytest returns
+
+    @pytest.fixture
+    def student(self) -> Student:
+        return self._student
+
+    def pytest_collection_modifyitems(self, items):
+        declared = set(self.assignment.tests)
+        found = {item.originalname for item in items}
+        if declared != found:
+            extra, missing = sorted(found - declared), sorted(declared - found)
+            items[:] = []
+            self.problem = (
+                f"autograder/{self.assignment.id} and course.toml disagree: "
+                + (f"tests not in course.toml: {', '.join(extra)}. " if extra else "")
+                + (f"course.toml tests with no grader: {', '.join(missing)}." if missing else "")
+            )
+
+    def pytest_runtest_makereport(self, item, call):
+        if call.when == "teardown" or (call.when == "setup" and call.excinfo is None):
+            return None
+        meta = getattr(item.function, "graded", None)
+        if meta is None:
+            self.problem = f"{item.nodeid} is not marked @graded(...)."
+            return None
+        points = float(self.assignment.tests[item.originalname])
+        result = TestResult(item.originalname, meta["description"], points, points, meta["visible"])
+        if call.excinfo is not None:
+            error = call.excinfo.value
+            result.score = 0.0
+            if isinstance(error, Mismatch):
+                result.message = str(error)
+            elif isinstance(error, AssertionError):
+                result.message = "The answer did not pass this check."
+            else:  # a grader bug must not leak internals to the student
+                result.message = f"The grader could not check this ({type(error).__name__}); your instructor has been told."
+                result.internal = f"{type(error).__name__}: {error}"
+            result.mistakes = [m.message() for m in self.fired.get(meta["about"], [])]
+        self.results[item.originalname] = result
+        return None
+
+
+def recognise_mistakes(student: Student, mistakes: list[Mistake]) -> dict[str, list[Mistake]]:
+    """Which of the lesson's mistakes each function or answer shows, by function name."""
+    fired: dict[str, list[Mistake]] = {}
+    for mistake in mistakes:
+        for about in mistake.about:
+            try:
+                hit = mistake.recognise(student, about)
+            except Exception:
+                hit = False
+            if hit:
+                fired.setdefault(about, []).append(mistake)
+    return fired
+
+
+def judge(course: Course, assignment: Assignment, blobs: dict[str, str], cells: list[str],
+          not_run: str) -> Verdict:
+    """Run the hidden graders on the student's answers; `not_run` explains calls with no answer."""
+    calls = grader_calls(course, assignment)
+    outcomes = {key: decode_outcome(blobs[key]) if key in blobs else {"not_run": not_run} for key in calls}
+    student = Student(calls, outcomes, cells)
+    fired = recognise_mistakes(student, grader_module(course, assignment, "mistakes").MISTAKES)
+    plugin = GradingPlugin(student, assignment, fired)
+    test_dir = course.path("autograder", assignment.id)
+    args = [str(test_dir), "-p", "no:cacheprovider", "-p", "no:terminal", "--import-mode=importlib",
+            "-c", os.devnull, "--rootdir", str(test_dir), "-W", "ignore"]
+    code = pytest.main(args, plugins=[plugin])
+    if plugin.problem:
+        raise ConfigError(plugin.problem)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise ConfigError(f"the graders in {test_dir} could not run (pytest exit code {int(code)}).")
+    tests = [plugin.results[name] for name in assignment.tests if name in plugin.results]
+    mistakes = sorted({f"{m.name} ({about})" for about, ms in fired.items() for m in ms})
+    return Verdict(tests, mistakes)

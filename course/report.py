@@ -1,0 +1,127 @@
+"""Write what grading found: per submission a Gradescope-style results.json and a feedback.md a
+student can read; for the class, grades.csv rebuilt from every results.json on disk.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+RESULTS = "results.json"
+FEEDBACK = "feedback.md"
+GRADEBOOK = "grades.csv"
+COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
+
+
+def submission_dir(out_dir: Path, student_id: str, assignment_id: str) -> Path:
+    return Path(out_dir) / student_id / assignment_id
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename, so a killed run never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def results_json(student_id: str, assignment_id: str, verdict, execution, note: str, fingerprint: str) -> dict:
+    """Gradescope's results schema (score, tests[] with name/score/max_score/output), plus our own
+    fields under extra_data."""
+    problems = _problems(execution, note)
+    tests = []
+    for t in verdict.tests:
+        lines = [t.description]
+        if t.score < t.max_score:
+            lines += [f"What differed: {t.message}"] + [f"Likely cause: {m}" for m in t.mistakes]
+        tests.append({
+            "name": t.name,
+            "score": t.score,
+            "max_score": t.max_score,
+            "status": "passed" if t.score == t.max_score else "failed",
+            "output": "\n".join(lines),
+            "visibility": "visible" if t.visible else "after_published",
+        })
+    return {
+        "score": verdict.score,
+        "max_score": verdict.max_score,
+        "output": "\n".join(problems) if problems else "Your notebook ran without problems.",
+        "execution_time": round(execution.seconds, 1),
+        "tests": tests,
+        "extra_data": {
+            "student_id": student_id,
+            "assignment": assignment_id,
+            "status": "not a notebook" if execution.fatal else "graded",
+            "mistakes": verdict.mistakes,
+            "grader_errors": [f"{t.name}: {t.internal}" for t in verdict.tests if t.internal],
+            "fingerprint": fingerprint,
+        },
+    }
+
+
+def _problems(execution, note: str) -> list[str]:
+    problems = [note] if note else []
+    if execution.fatal:
+        problems.append(f"The file could not be graded: {execution.fatal}")
+    problems += [f"Cell {n} {reason}." for n, reason in sorted(execution.faults.items())]
+    return problems
+
+
+def feedback_markdown(results: dict, title: str) -> str:
+    extra = results["extra_data"]
+    lines = [
+        f"# {title}: {extra['assignment']}",
+        "",
+        f"**Student:** {extra['student_id']}  ",
+        f"**Score:** {results['score']:g} / {results['max_score']:g}",
+        "",
+        "## Your notebook",
+        "",
+        results["output"],
+        "",
+        "## Checks",
+        "",
+    ]
+    for test in results["tests"]:
+        mark = "✅" if test["status"] == "passed" else "❌"
+        description, *details = test["output"].split("\n")
+        lines.append(f"- {mark} **{test['name']}** ({test['score']:g}/{test['max_score']:g}): {description}")
+        lines += [f"  - {d}" for d in details]
+    if extra["mistakes"]:
+        lines += ["", "## Mistakes recognised", ""] + [f"- {m}" for m in extra["mistakes"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_submission(out_dir: Path, results: dict, title: str) -> Path:
+    extra = results["extra_data"]
+    folder = submission_dir(out_dir, extra["student_id"], extra["assignment"])
+    write_atomic(folder / FEEDBACK, feedback_markdown(results, title))
+    write_atomic(folder / RESULTS, json.dumps(results, indent=2, sort_keys=True) + "\n")  # last: it marks "done"
+    return folder
+
+
+def read_results(out_dir: Path) -> list[dict]:
+    found = []
+    for path in sorted(Path(out_dir).glob(f"*/*/{RESULTS}")):
+        try:
+            found.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue  # a damaged file is re-graded on the next run
+    return found
+
+
+def write_gradebook(out_dir: Path) -> str:
+    """Rebuild grades.csv from the per-submission results on disk; returns its text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for results in read_results(out_dir):
+        extra = results["extra_data"]
+        writer.writerow([extra["student_id"], extra["assignment"], f"{results['score']:g}",
+                         f"{results['max_score']:g}", extra["status"]])
+    write_atomic(Path(out_dir) / GRADEBOOK, buffer.getvalue())
+    return buffer.getvalue()

@@ -1,0 +1,1 @@
+"""Reference implementations the hidden graders compare student work against. Never released."""
