@@ -41,6 +41,7 @@ def generate(course: Course, assignment: Assignment, out_dir: Path) -> Path:
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    out_dir.mkdir(parents=True, exist_ok=True)
     config = Config()
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.source_directory = course.folders.source

@@ -1,0 +1,67 @@
+"""Is course.toml read into typed settings, with every user error one sentence naming what and where?"""
+import shutil
+
+import pytest
+
+from course.config import ConfigError, load
+
+
+@pytest.fixture
+def course_copy(course, tmp_path):
+    """A copy of the course's config and source notebooks, to break on purpose."""
+    shutil.copy(course.root / "course.toml", tmp_path / "course.toml")
+    shutil.copytree(course.path("source"), tmp_path / course.folders.source)
+    return tmp_path
+
+
+def edit(root, old, new):
+    path = root / "course.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_real_config_loads(course):
+    """Does the committed course.toml give each assignment its notebook, points and limits?"""
+    losses = course.assignment("01_losses")
+    assert losses.notebook == "losses.ipynb"
+    assert losses.max_score == sum(losses.tests.values()) > 0
+    assert losses.limits.cell_timeout > 0 and losses.limits.memory_mb >= 3072
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("[course]\n", "[course]\ncolour = 1\n", "unknown key 'course.colour'"),
+    ("cell_timeout = 60", "cell_timout = 60", "unknown key 'limits.cell_timout'"),
+    ('notebook = "losses.ipynb"', 'notebook = "losses.ipynb"\npoints = 3', "unknown key 'assignments.01_losses.points'"),
+    ("cell_timeout = 60", 'cell_timeout = "sixty"', "'limits.cell_timeout' must be int"),
+    ('notebook = "losses.ipynb"', 'notebook = "nope.ipynb"', "nope.ipynb, which does not exist"),
+    ("seed = 5081", "", "missing required key 'seed'"),
+    ("test_mse_matches_reference = 2", "test_mse_matches_reference = -2", "positive number of points"),
+])
+def test_config_errors_are_one_sentence(course_copy, old, new, expected):
+    """Does each mistake in course.toml raise one line that says what is wrong and where?"""
+    edit(course_copy, old, new)
+    with pytest.raises(ConfigError) as error:
+        load(course_copy)
+    assert expected in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_config_is_one_sentence(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load(tmp_path)
+
+
+def test_data_dir_env_overrides_config(course_copy, monkeypatch, tmp_path):
+    """Does COURSE_DATA_DIR win over course.toml's data_dir, and a relative data_dir resolve from the course root?"""
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    assert load(course_copy).data_dir == course_copy / "data"
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert load(course_copy).data_dir == tmp_path / "elsewhere"
+
+
+def test_folders_come_from_config(course_copy):
+    """Are folder names read from [folders], so paths follow a renamed folder?"""
+    edit(course_copy, 'release = "release"', 'release = "student_copies"')
+    course = load(course_copy)
+    assert course.path("release", "01_losses") == course_copy / "student_copies" / "01_losses"
