@@ -1,7 +1,6 @@
 """Shared fixtures: the real course, graded once per session on the bundled example submissions."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -24,9 +23,8 @@ def course():
 def example_specs() -> dict:
     """assignment id -> {example name -> Example}, read from examples/specs/."""
     sys.path.insert(0, str(ROOT / "examples"))
-    spec = importlib.util.spec_from_file_location("examples_build", ROOT / "examples" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    import build  # examples/build.py; the specs import Example from it by this name
+
     return build.load_specs(load(ROOT))
 
 
