@@ -37,7 +37,7 @@ class Folders:
 class Limits:
     cell_timeout: int = key(int, 60, "seconds one cell may run before it is interrupted")
     notebook_timeout: int = key(int, 300, "seconds the whole notebook may run, probes included")
-    memory_mb: int = key(int, 4096, "address-space cap of the kernel process (RLIMIT_AS); torch needs about 3 GB")
+    memory_mb: int = key(int, 6144, "address-space cap of the kernel (RLIMIT_AS); torch and ipykernel map about 3.7 GB")
     threads: int = key(int, 1, "torch/OpenMP threads per kernel, so parallel workers do not oversubscribe cores")
     output_kb: int = key(int, 1024, "kilobytes of text output kept per cell; the rest is cut")
 

@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from traitlets import Int
+
+from .kernels import SandboxedKernelManager
 
 from .config import Assignment, Course
 from .notebook import is_test_cell, read_notebook, NotebookError
@@ -36,19 +36,7 @@ class Execution:
     faults: dict[int, str] = field(default_factory=dict)  # cell number (1-based) -> what went wrong
     fatal: str | None = None  # why nothing could be run at all
     seconds: float = 0.0
-
-
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel started through `course.sandbox`, which caps its memory and threads."""
-
-    memory_mb = Int(0).tag(config=True)
-    threads = Int(1).tag(config=True)
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        launcher = [sys.executable, "-m", "course.sandbox", "--memory-mb", str(self.memory_mb),
-                    "--threads", str(self.threads), "--"]
-        return launcher + cmd
+    isolation: str = ""  # what the OS enforced around the kernel (course.sandbox)
 
 
 class BoundedClient(NotebookClient):
@@ -152,11 +140,12 @@ def _error(cell) -> str | None:
 
 
 def execute(notebook_path: Path, assignment: Assignment, course: Course,
-            calls_blob: bytes, harness_source: str, keys: list[str]) -> Execution:
+            calls_blob: bytes, harness_source: str, keys: list[str], hide: list[Path] = ()) -> Execution:
     """Execute the submission, then ask its kernel to answer every call in `keys`.
 
     A cell that kills the kernel is skipped and the notebook replayed without it, so the tests
-    that can still run are run. Everything stops when the notebook budget is spent.
+    that can still run are run. Everything stops when the notebook budget is spent. The kernel sees
+    its own scratch folder, the data (read-only), and none of `hide`.
     """
     started = time.monotonic()
     result = Execution()
@@ -171,13 +160,24 @@ def execute(notebook_path: Path, assignment: Assignment, course: Course,
     steps = [("cell", n, src) for n, src in plan_cells(notebook, assignment, course)]
     steps += [("probe", key, src) for key, src in probe_cells(calls_blob, harness_source, keys)]
     skipped: set[int] = set()
-    scratch = Path(tempfile.mkdtemp(prefix="course-"))
-    shutil.copy(notebook_path, scratch / Path(notebook_path).name)
+    parent = Path(tempfile.gettempdir()) / "course-kernels"
+    parent.mkdir(exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=parent))
+    (scratch / "work").mkdir()
+    (scratch / "ipc").mkdir()
+    shutil.copy(notebook_path, scratch / "work" / Path(notebook_path).name)
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    sandbox = {
+        "memory_mb": limits.memory_mb,
+        "threads": limits.threads,
+        # Other submissions' scratch folders share `parent`: hide it, keep our own.
+        "hide": sorted({str(Path(p).resolve()) for p in hide} | {str(parent)}),
+        "readonly": [str(course.data_dir)],
+    }
 
     try:
         while True:
-            restart = _run_steps(steps, skipped, result, limits, deadline, scratch, env)
+            restart = _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox)
             if restart is None:
                 break
             skipped.add(restart)
@@ -187,7 +187,7 @@ def execute(notebook_path: Path, assignment: Assignment, course: Course,
     return result
 
 
-def _run_steps(steps, skipped, result, limits, deadline, scratch, env) -> int | None:
+def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox) -> int | None:
     """One pass over the steps in a fresh kernel. Returns the step that killed the kernel, if any."""
     client = BoundedClient(
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")]),
@@ -198,9 +198,12 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env) -> int | 
         output_bytes=limits.output_kb * 1024,
     )
     client.km = client.create_kernel_manager()
-    client.km.memory_mb, client.km.threads = limits.memory_mb, limits.threads
-    # The kernel's own stdout/stderr (not the cells') carry only launcher noise.
-    with client.setup_kernel(cwd=str(scratch), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+    # Unix sockets, not TCP: the kernel has no network, and nothing else can connect to it.
+    client.km.transport, client.km.ip = "ipc", str(scratch / "ipc" / "kernel")
+    client.km.connection_file = str(scratch / "ipc" / "kernel.json")
+    client.km.sandbox = {**sandbox, "keep": str(scratch)}
+    with client.setup_kernel(cwd=str(scratch / "work"), env=env):
+        result.isolation = client.km.provisioner.isolation
         for position, (kind, label, source) in enumerate(steps):
             if position in skipped:
                 continue
