@@ -24,7 +24,7 @@ from traitlets import Int
 from .kernels import SandboxedKernelManager
 
 from .config import Assignment, Course
-from .notebook import is_test_cell, read_notebook, NotebookError
+from .notebook import is_test_cell
 
 OUTCOME_MIME = "application/vnd.course.outcome+json"
 RECOVER_SECONDS = 5  # how long an interrupted kernel gets to become responsive again
@@ -37,6 +37,7 @@ class Execution:
     fatal: str | None = None  # why nothing could be run at all
     seconds: float = 0.0
     isolation: str = ""  # what the OS enforced around the kernel (course.sandbox)
+    restored: list[str] = field(default_factory=list)  # locked cells put back before running
 
 
 class BoundedClient(NotebookClient):
@@ -139,8 +140,8 @@ def _error(cell) -> str | None:
     return None
 
 
-def execute(notebook_path: Path, assignment: Assignment, course: Course,
-            calls_blob: bytes, harness_source: str, keys: list[str], hide: list[Path] = ()) -> Execution:
+def execute(notebook, name: str, assignment: Assignment, course: Course,
+            calls_blob: bytes, harness_source: str, calls: dict, hide: list[Path] = ()) -> Execution:
     """Execute the submission, then ask its kernel to answer every call in `keys`.
 
     A cell that kills the kernel is skipped and the notebook replayed without it, so the tests
@@ -149,35 +150,30 @@ def execute(notebook_path: Path, assignment: Assignment, course: Course,
     """
     started = time.monotonic()
     result = Execution()
-    try:
-        notebook = read_notebook(notebook_path)
-    except NotebookError as error:
-        result.fatal = str(error)
-        return result
-
     limits = assignment.limits
     deadline = started + limits.notebook_timeout
     steps = [("cell", n, src) for n, src in plan_cells(notebook, assignment, course)]
-    steps += [("probe", key, src) for key, src in probe_cells(calls_blob, harness_source, keys)]
+    steps += [("probe", key, src) for key, src in probe_cells(calls_blob, harness_source, list(calls))]
+    functions = {key: call.fn for key, call in calls.items()}
     skipped: set[int] = set()
     parent = Path(tempfile.gettempdir()) / "course-kernels"
     parent.mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=parent))
     (scratch / "work").mkdir()
     (scratch / "ipc").mkdir()
-    shutil.copy(notebook_path, scratch / "work" / Path(notebook_path).name)
+    nbformat.write(notebook, str(scratch / "work" / name))
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     sandbox = {
         "memory_mb": limits.memory_mb,
         "threads": limits.threads,
         # Other submissions' scratch folders share `parent`: hide it, keep our own.
-        "hide": sorted({str(Path(p).resolve()) for p in hide} | {str(parent)}),
+        "hide": sorted({str(p) for p in map(Path, hide) if _hideable(p, course)} | {str(parent)}),
         "readonly": [str(course.data_dir)],
     }
 
     try:
         while True:
-            restart = _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox)
+            restart = _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, functions)
             if restart is None:
                 break
             skipped.add(restart)
@@ -187,8 +183,19 @@ def execute(notebook_path: Path, assignment: Assignment, course: Course,
     return result
 
 
-def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox) -> int | None:
-    """One pass over the steps in a fresh kernel. Returns the step that killed the kernel, if any."""
+def _hideable(path: Path, course: Course) -> bool:
+    """A folder may be emptied for the kernel unless the kernel needs what is in it: this Python
+    environment, the course package, or the data."""
+    path = Path(path).resolve()
+    needed = [Path(sys.prefix).resolve(), Path(__file__).resolve().parent, course.data_dir.resolve()]
+    return not any(n == path or path in n.parents for n in needed)
+
+
+def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, functions) -> int | None:
+    """One pass over the steps in a fresh kernel. Returns the step that killed the kernel, if any.
+    A student function that timed out once is not called again: its other calls are answered
+    with the timeout, so one endless loop cannot use up the budget of every other test."""
+    stuck: dict[str, str] = {}
     client = BoundedClient(
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")]),
         kernel_name="python3",
@@ -208,6 +215,9 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox) 
             if position in skipped:
                 continue
             where = label if kind == "cell" else None
+            if kind == "probe" and functions.get(label) in stuck:
+                result.outcomes[label] = stuck[functions[label]]
+                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 if kind == "cell":
@@ -221,6 +231,8 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox) 
                 reason = f"timed out after {client.timeout} s"
                 if where:
                     result.faults[where] = reason
+                elif label in functions:
+                    stuck[functions[label]] = result.outcomes[label] = _blob({"error": f"TimeoutError: {reason}"})
                 if not _recover(client):
                     if where:
                         result.faults[where] = reason + " and could not be interrupted"
@@ -239,6 +251,17 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox) 
                 if outcome:
                     result.outcomes[outcome["key"]] = outcome["blob"]
     return None
+
+
+def _blob(outcome: dict) -> str:
+    """An answer made here rather than by the kernel, in the kernel's format."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(outcome, buffer)
+    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def _recover(client) -> bool:

@@ -16,9 +16,10 @@ from pathlib import Path
 from . import report
 from .collect import Submission, collect
 from .config import Course, load
-from .execute import execute
+from .execute import Execution, execute
 from .judge import encode_calls, grader_calls, grader_module, judge
 from .notebook import NotebookError, read_notebook, student_cells
+from .restore import restore
 
 
 def fingerprint(course: Course, submission: Submission) -> str:
@@ -38,20 +39,29 @@ def harness_source(course: Course, assignment) -> str:
     return "\n\n".join(inspect.getsource(fn) for fn in getattr(inputs, "HARNESS", []))
 
 
-def grade_submission(course: Course, submission: Submission) -> dict:
-    """Grade one submission; returns its results.json content."""
+def grade_submission(course: Course, submission: Submission, hide: list[Path] = ()) -> dict:
+    """Grade one submission; returns its results.json content. `hide`: folders its kernel must not see."""
     assignment = course.assignment(submission.assignment_id)
     calls = grader_calls(course, assignment)
-    execution = execute(submission.notebook, assignment, course, encode_calls(calls),
-                        harness_source(course, assignment), list(calls))
     try:
-        cells = student_cells(read_notebook(submission.notebook))
-    except NotebookError:
-        cells = []
+        notebook = read_notebook(submission.notebook)
+    except NotebookError as error:
+        execution, cells = Execution(fatal=str(error)), []
+    else:
+        notebook, restored = restore(course, assignment, notebook)
+        execution = execute(notebook, assignment.notebook, assignment, course, encode_calls(calls),
+                            harness_source(course, assignment), calls, hidden_paths(course) + list(hide))
+        execution.restored = restored
+        cells = student_cells(notebook)
     not_run = execution.fatal or "the notebook stopped before the grader could call it (see the notebook problems)"
     verdict = judge(course, assignment, execution.outcomes, cells, not_run)
     return report.results_json(submission.student_id, submission.assignment_id, verdict, execution,
                                submission.note, fingerprint(course, submission))
+
+
+def hidden_paths(course: Course) -> list[Path]:
+    """What no student kernel may read: graders, reference, source notebooks, examples, git history."""
+    return [course.path(folder) for folder in ("autograder", "solutions", "source", "examples")] + [course.root / ".git"]
 
 
 def _already_graded(course: Course, out_dir: Path, submission: Submission) -> bool:
@@ -66,12 +76,12 @@ def _already_graded(course: Course, out_dir: Path, submission: Submission) -> bo
 _COURSE: Course | None = None
 
 
-def _worker(root: str, submission: Submission, out_dir: str) -> tuple[Submission, float, float]:
+def _worker(root: str, submission: Submission, out_dir: str, hide: list[str]) -> tuple[Submission, float, float]:
     """One submission in a worker process: grade it and write its results at once."""
     global _COURSE
     if _COURSE is None or str(_COURSE.root) != root:
         _COURSE = load(Path(root))
-    results = grade_submission(_COURSE, submission)
+    results = grade_submission(_COURSE, submission, [Path(h) for h in hide])
     report.write_submission(Path(out_dir), results, _COURSE.title)
     return submission, results["score"], results["max_score"]
 
@@ -97,7 +107,10 @@ def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignm
     if todo:
         _progress(0, len(todo), started)
         with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_worker, str(course.root), s, str(out_dir)): s for s in todo}
+            # Kernels must not see the other submissions or the grades either.
+            hide = [str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths]
+            hide.append(str(Path(out_dir).resolve()))
+            futures = {pool.submit(_worker, str(course.root), s, str(out_dir), hide): s for s in todo}
             for done, future in enumerate(as_completed(futures), start=1):
                 submission = futures[future]
                 try:

@@ -64,7 +64,7 @@ def results_json(student_id: str, assignment_id: str, verdict, execution, note: 
 
 
 def _problems(execution, note: str) -> list[str]:
-    problems = [note] if note else []
+    problems = ([note] if note else []) + execution.restored
     if execution.fatal:
         problems.append(f"The file could not be graded: {execution.fatal}")
     problems += [f"Cell {n} {reason}." for n, reason in sorted(execution.faults.items())]
