@@ -12,13 +12,14 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.exceptions import DeadKernelError
 from traitlets import Int
 
 from .kernels import SandboxedKernelManager
@@ -27,7 +28,7 @@ from .config import Assignment, Course
 from .notebook import is_test_cell
 
 OUTCOME_MIME = "application/vnd.course.outcome+json"
-RECOVER_SECONDS = 5  # how long an interrupted kernel gets to become responsive again
+RECOVER_SECONDS = 5  # how long an interrupted cell gets to stop before its kernel is killed
 
 
 @dataclass
@@ -193,15 +194,18 @@ def _hideable(path: Path, course: Course) -> bool:
 
 def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, functions) -> int | None:
     """One pass over the steps in a fresh kernel. Returns the step that killed the kernel, if any.
-    A student function that timed out once is not called again: its other calls are answered
-    with the timeout, so one endless loop cannot use up the budget of every other test."""
+
+    A cell past its time is interrupted by nbclient (interrupt_on_timeout); one that ignores the
+    interrupt is killed by a watchdog RECOVER_SECONDS later, which ends this pass. A student
+    function that timed out once is not called again: its other calls are answered with the
+    timeout, so one endless loop cannot use up the budget of every other test."""
     stuck: dict[str, str] = {}
     client = BoundedClient(
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")]),
         kernel_name="python3",
         kernel_manager_class=SandboxedKernelManager,
         allow_errors=True,
-        interrupt_on_timeout=False,
+        interrupt_on_timeout=True,
         output_bytes=limits.output_kb * 1024,
     )
     client.km = client.create_kernel_manager()
@@ -214,7 +218,6 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, 
         for position, (kind, label, source) in enumerate(steps):
             if position in skipped:
                 continue
-            where = label if kind == "cell" else None
             if kind == "probe" and functions.get(label) in stuck:
                 result.outcomes[label] = stuck[functions[label]]
                 continue
@@ -225,30 +228,30 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, 
                 continue
             cell = client.nb.cells[0] = nbformat.v4.new_code_cell(source)
             client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
+            started = time.monotonic()
+            watchdog = threading.Timer(client.timeout + RECOVER_SECONDS, client.km.provisioner.process.kill)
+            watchdog.start()
             try:
                 client.execute_cell(cell, 0)
-            except CellTimeoutError:
-                reason = f"timed out after {client.timeout} s"
-                if where:
-                    result.faults[where] = reason
-                elif label in functions:
-                    stuck[functions[label]] = result.outcomes[label] = _blob({"error": f"TimeoutError: {reason}"})
-                if not _recover(client):
-                    if where:
-                        result.faults[where] = reason + " and could not be interrupted"
-                    return position
-                continue
             except DeadKernelError:
-                if where:
-                    result.faults[where] = "stopped the kernel (it crashed, exited or ran out of memory)"
+                timed_out = time.monotonic() - started >= client.timeout
+                if kind == "cell":
+                    result.faults[label] = (f"timed out after {client.timeout} s and could not be interrupted"
+                                            if timed_out else "stopped the kernel (it crashed, exited or ran out of memory)")
                 return position
+            finally:
+                watchdog.cancel()
+            timed_out = time.monotonic() - started >= client.timeout
             if kind == "cell":
-                error = _error(cell)
+                error = f"timed out after {client.timeout} s" if timed_out else _error(cell)
                 if error:
-                    result.faults[where] = error
+                    result.faults[label] = error
             elif label != "setup":
                 outcome = _outcome(cell)
-                if outcome:
+                if timed_out and label in functions:
+                    stuck[functions[label]] = _blob({"error": f"TimeoutError: timed out after {client.timeout} s"})
+                    result.outcomes[label] = stuck[functions[label]]
+                elif outcome:
                     result.outcomes[outcome["key"]] = outcome["blob"]
     return None
 
@@ -262,16 +265,3 @@ def _blob(outcome: dict) -> str:
     buffer = io.BytesIO()
     torch.save(outcome, buffer)
     return base64.b64encode(buffer.getvalue()).decode()
-
-
-def _recover(client) -> bool:
-    """Interrupt a timed-out cell and check that the kernel answers again."""
-    try:
-        from jupyter_core.utils import run_sync
-        run_sync(client.km.interrupt_kernel)()
-        client.timeout = RECOVER_SECONDS
-        client.nb.cells[0] = nbformat.v4.new_code_cell("pass")
-        client.execute_cell(client.nb.cells[0], 0)
-        return True
-    except (CellTimeoutError, DeadKernelError):
-        return False
