@@ -26,7 +26,7 @@ def _grade(args, course) -> int:
     from .grade import main
 
     gradebook, problems = main(course=course, paths=args.paths, out_dir=args.out, jobs=args.jobs,
-                               assignment=args.assignment, force=args.force)
+                               assignment=args.assignment, force=args.force, nbgrader_db=args.nbgrader_db)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     print(gradebook, end="")
@@ -56,6 +56,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
     g.add_argument("--assignment", default=None, help="the assignment of single notebooks outside the nbgrader layout")
     g.add_argument("--force", action="store_true", help="re-grade even submissions unchanged since last time")
+    g.add_argument("--nbgrader-db", default=None, metavar="URL",
+                   help="also record the scores in this nbgrader gradebook, e.g. sqlite:///gradebook.db")
     g.set_defaults(run=_grade)
 
     c = sub.add_parser("calibrate", help="calibrate accuracy thresholds on the reference solution")

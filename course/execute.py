@@ -26,8 +26,8 @@ from .kernels import SandboxedKernelManager
 
 from .config import Assignment, Course
 from .notebook import is_test_cell
+from .probe import OUTCOME_MIME, blob
 
-OUTCOME_MIME = "application/vnd.course.outcome+json"
 RECOVER_SECONDS = 5  # how long an interrupted cell gets to stop before its kernel is killed
 
 
@@ -56,53 +56,6 @@ class BoundedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-PROBE_SETUP = '''
-def __course_setup(payload, harness_source):
-    import base64, io, torch
-    calls = torch.load(io.BytesIO(base64.b64decode(payload)), weights_only=True)
-    harness = {}
-    exec(harness_source, harness)
-    student = globals()
-
-    def plain(value):
-        """What crosses back to the judge: tensors, numbers, strings and containers of them."""
-        if isinstance(value, torch.Tensor):
-            return value.detach().clone().as_subclass(torch.Tensor)
-        if isinstance(value, (bool, int, float, str, type(None))):
-            return value
-        if isinstance(value, (list, tuple)):
-            return (tuple if isinstance(value, tuple) else list)(plain(v) for v in value)
-        if isinstance(value, dict):
-            return {plain(k): plain(v) for k, v in value.items()}
-        if type(value).__module__ == "numpy":
-            return plain(torch.as_tensor(value)) if hasattr(value, "shape") and value.shape else value.item()
-        return {"__unsupported__": type(value).__name__}
-
-    def run(key):
-        from IPython.display import publish_display_data
-        call = calls[key]
-        try:
-            if call["harness"]:
-                outcome = {"value": plain(harness[call["fn"]](student, *call["args"], **call["kwargs"]))}
-            elif call["fn"] not in student:
-                outcome = {"missing": call["fn"]}
-            else:
-                target = student[call["fn"]]
-                outcome = {"value": plain(target if call["get"] else target(*call["args"], **call["kwargs"]))}
-        except BaseException as error:  # the student's exception is data for the judge
-            outcome = {"error": f"{type(error).__name__}: {error}"[:500]}
-        buffer = io.BytesIO()
-        try:
-            torch.save(outcome, buffer)
-        except Exception as error:
-            buffer = io.BytesIO()
-            torch.save({"error": f"the answer could not be saved ({type(error).__name__})"}, buffer)
-        publish_display_data({"%s": {"key": key, "blob": base64.b64encode(buffer.getvalue()).decode()}})
-
-    return run
-''' % OUTCOME_MIME
-
-
 def plan_cells(notebook, assignment: Assignment, course: Course) -> list[tuple[int, str]]:
     """(cell number, source) of the code to run: the student's cells, minus nbgrader test cells
     (self-checks only; hidden checks happen in the judge), with grading parameters injected after
@@ -120,8 +73,11 @@ def plan_cells(notebook, assignment: Assignment, course: Course) -> list[tuple[i
 
 
 def probe_cells(calls_blob: bytes, harness_source: str, keys: list[str]) -> list[tuple[str, str]]:
+    """A setup cell that receives the grader's inputs as text, then one cell per call."""
     payload = base64.b64encode(calls_blob).decode()
-    setup = PROBE_SETUP + f"\n__course_run = __course_setup({payload!r}, {harness_source!r})\ndel __course_setup\n"
+    setup = (f"from course.probe import Probe as __course_Probe\n"
+             f"__course_run = __course_Probe({payload!r}, {harness_source!r}, globals()).publish\n"
+             "del __course_Probe")
     return [("setup", setup)] + [(key, f"__course_run({key!r})") for key in keys]
 
 
@@ -249,19 +205,10 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, 
             elif label != "setup":
                 outcome = _outcome(cell)
                 if timed_out and label in functions:
-                    stuck[functions[label]] = _blob({"error": f"TimeoutError: timed out after {client.timeout} s"})
+                    stuck[functions[label]] = blob({"error": f"TimeoutError: timed out after {client.timeout} s"})
                     result.outcomes[label] = stuck[functions[label]]
                 elif outcome:
                     result.outcomes[outcome["key"]] = outcome["blob"]
     return None
 
 
-def _blob(outcome: dict) -> str:
-    """An answer made here rather than by the kernel, in the kernel's format."""
-    import io
-
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(outcome, buffer)
-    return base64.b64encode(buffer.getvalue()).decode()

@@ -96,9 +96,9 @@ def _progress(done: int, total: int, started: float) -> None:
 
 
 def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignment: str | None = None,
-         force: bool = False) -> tuple[str, list[str]]:
-    """Grade every submission under `paths` into `out_dir`. Returns grades.csv's text and the
-    problems with paths that could not be used."""
+         force: bool = False, nbgrader_db: str | None = None) -> tuple[str, list[str]]:
+    """Grade every submission under `paths` into `out_dir` (and into an nbgrader gradebook, if
+    given). Returns grades.csv's text and the problems with paths that could not be used."""
     submissions, problems = collect(course, paths, assignment)
     todo = [s for s in submissions if force or not _already_graded(course, out_dir, s)]
     if len(todo) < len(submissions):
@@ -118,4 +118,7 @@ def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignm
                 except Exception as error:  # one submission's grading failure never stops the batch
                     problems.append(f"{submission.notebook}: grading failed ({type(error).__name__}: {error}).")
                 _progress(done, len(todo), started)
-    return report.write_gradebook(out_dir), problems
+    gradebook = report.write_gradebook(out_dir)
+    if nbgrader_db:
+        report.record_in_nbgrader(nbgrader_db, out_dir, course)
+    return gradebook, problems

@@ -31,16 +31,20 @@ def check_points_agree(course: Course, assignment: Assignment) -> None:
             )
 
 
+def tools_on_path() -> None:
+    """nbgrader creates gradebooks by running `alembic` from PATH: make it this environment's."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
 def generate(course: Course, assignment: Assignment, out_dir: Path) -> Path:
     """Run nbgrader generate_assignment for one assignment; returns the generated folder."""
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
-    # nbgrader creates its gradebook by running `alembic` from PATH; use this environment's.
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    tools_on_path()
     out_dir.mkdir(parents=True, exist_ok=True)
     config = Config()
     config.CourseDirectory.root = str(course.root)

@@ -125,3 +125,37 @@ def write_gradebook(out_dir: Path) -> str:
                          f"{results['max_score']:g}", extra["status"]])
     write_atomic(Path(out_dir) / GRADEBOOK, buffer.getvalue())
     return buffer.getvalue()
+
+
+def record_in_nbgrader(db_url: str, out_dir: Path, course) -> int:
+    """Put every graded submission's scores into an nbgrader gradebook, one nbgrader test cell per
+    graded test (same name), so formgrader, `nbgrader export` and `generate_feedback` see them next
+    to the manually graded answers. Returns how many submissions were recorded."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .config import ConfigError
+    from .release import tools_on_path
+
+    tools_on_path()
+    recorded = 0
+    with Gradebook(db_url) as gradebook:
+        for results in read_results(out_dir):
+            extra = results["extra_data"]
+            assignment = course.assignment(extra["assignment"])
+            notebook_id = Path(assignment.notebook).stem
+            try:
+                gradebook.find_assignment(assignment.id)
+            except MissingEntry:
+                raise ConfigError(f"the nbgrader gradebook {db_url} has no assignment '{assignment.id}': "
+                                  "run `nbgrader generate_assignment` there first.") from None
+            gradebook.update_or_create_student(extra["student_id"])
+            try:
+                gradebook.find_submission(assignment.id, extra["student_id"])
+            except MissingEntry:
+                gradebook.add_submission(assignment.id, extra["student_id"])
+            for test in results["tests"]:
+                grade = gradebook.find_grade(test["name"], notebook_id, assignment.id, extra["student_id"])
+                grade.auto_score = test["score"]
+            gradebook.db.commit()
+            recorded += 1
+    return recorded

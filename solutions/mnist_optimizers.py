@@ -46,8 +46,8 @@ def make_model() -> nn.Sequential:
 
 
 def compute_loss(logits: torch.Tensor, y: torch.Tensor, loss: str = "ce") -> torch.Tensor:
-    """"ce": cross-entropy on raw logits (the right choice). "mse": MSE between softmax
-    probabilities and one-hot targets, the lesson's "try MSE for classification" comparison."""
+    """Mean loss of a batch. loss="ce": cross-entropy on raw logits (the right choice for classes).
+    loss="mse": MSE between softmax probabilities and one-hot targets (the lesson's MSE-vs-CE experiment)."""
     if loss == "ce":
         return F.cross_entropy(logits, y)
     if loss == "mse":
@@ -129,12 +129,13 @@ def run_experiment(configs, data, epochs, batch_size, seed) -> dict:
 
 
 if __name__ == "__main__":
+    import sys
     import time
 
     import torch.optim as optim
 
     EPOCHS = 3
-    data = load_mnist("/work/shared/data", train_size=10_000)
+    data = load_mnist(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data", train_size=10_000)
     configs = {
         "sgd": lambda p: optim.SGD(p, lr=0.01),
         "sgd_momentum": lambda p: optim.SGD(p, lr=0.01, momentum=0.9),

@@ -6,6 +6,7 @@ Cell ids equal nbgrader grade ids, so every build of the same cells gives the sa
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import nbformat
 
@@ -57,7 +58,22 @@ def check(grade_id: str, points: float, text: str):
     return cell
 
 
+HIDDEN = """
+### BEGIN HIDDEN TESTS
+# For `nbgrader autograde`: the hidden grader test of the same name (course/nbgrader_bridge.py).
+from course.nbgrader_bridge import check as _hidden_check
+_hidden_check({assignment!r}, {test!r}, globals())
+### END HIDDEN TESTS"""
+
+
 def write(path, cells) -> None:
+    """Write the notebook; every test cell gets a hidden section that runs its grader test under
+    nbgrader autograde (nbgrader removes it on release)."""
+    assignment = Path(path).parent.name
+    for cell in cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and "BEGIN HIDDEN TESTS" not in cell.source:
+            cell.source += HIDDEN.format(assignment=assignment, test=meta["grade_id"])
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
