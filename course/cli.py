@@ -31,7 +31,8 @@ def _grade(args, course) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     print(gradebook, end="")
     print(f"Results per submission: {args.out}/<student>/<assignment>/results.json and feedback.md", file=sys.stderr)
-    return 0
+    # Grading completed whatever the scores; a PATH that does not exist is the caller's typo.
+    return 1 if any(not Path(p).exists() for p in args.paths) else 0
 
 
 def _calibrate(args, course) -> int:
