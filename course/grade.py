@@ -81,6 +81,9 @@ def _worker(root: str, submission: Submission, out_dir: str, hide: list[str]) ->
     global _COURSE
     if _COURSE is None or str(_COURSE.root) != root:
         _COURSE = load(Path(root))
+        import torch
+
+        torch.set_num_threads(1)  # the judge shares the cores with this worker's kernels
     results = grade_submission(_COURSE, submission, [Path(h) for h in hide])
     report.write_submission(Path(out_dir), results, _COURSE.title)
     return submission, results["score"], results["max_score"]
