@@ -13,15 +13,9 @@ from pathlib import Path
 from nbgrader.preprocessors import OverwriteCells
 
 from .config import Assignment, Course
+from .notebook import read_notebook
 
 _GRADEBOOKS: dict[str, str] = {}
-
-
-class RestoreCells(OverwriteCells):
-    """OverwriteCells, remembering what it had to put back (nbgrader only logs it)."""
-
-    def report_change(self, name, attr, old, new):
-        self.changes.append((name, attr))
 
 
 def gradebook_url(course: Course, assignment: Assignment) -> str:
@@ -35,17 +29,23 @@ def gradebook_url(course: Course, assignment: Assignment) -> str:
     return _GRADEBOOKS[assignment.id]
 
 
+def _locked_sources(notebook) -> dict[str, str]:
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("locked") and "grade_id" in c.metadata["nbgrader"]}
+
+
 def restore(course: Course, assignment: Assignment, notebook) -> tuple[object, list[str]]:
-    """The notebook with locked cells (and deleted test cells) restored; and one line per change."""
-    restorer = RestoreCells(add_missing_cells=True)
+    """The notebook with locked cells (and deleted test cells) restored; and one line per cell the
+    student changed or deleted, compared with the released notebook the student was given (the
+    gradebook's copies of test cells hold the hidden tests, which the student never saw)."""
+    released = _locked_sources(read_notebook(course.path("release", assignment.id, assignment.notebook)))
+    submitted = _locked_sources(notebook)
+    restorer = OverwriteCells(add_missing_cells=True)
     restorer.log.setLevel(logging.ERROR)
-    restorer.changes = []
-    before = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
     resources = {"nbgrader": {"notebook": Path(assignment.notebook).stem, "assignment": assignment.id,
                               "db_url": gradebook_url(course, assignment)}}
     notebook, _ = restorer.preprocess(notebook, resources)
-    after = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
-    lines = [f"Locked cell '{name}' was changed ({attr}); the original was restored before grading."
-             for name, attr in sorted(set(restorer.changes))]
-    lines += [f"Cell '{name}' was missing; it was put back before grading." for name in sorted(after - before - {None})]
-    return notebook, lines
+    changed = sorted(name for name in released if name in submitted and submitted[name] != released[name])
+    missing = sorted(name for name in released if name not in submitted)
+    return notebook, ([f"Locked cell '{name}' was changed; the original was restored before grading." for name in changed]
+                      + [f"Locked cell '{name}' was missing; it was put back before grading." for name in missing])

@@ -161,6 +161,38 @@ def clip_grad_norm_manual(parameters, max_norm: float) -> torch.Tensor:
     return total_norm
 
 
+def train_step(model, optimizer, loss_fn, x, y, max_norm=None) -> float:
+    """One production training step (Short 28); returns the loss before the update, as a float.
+
+    zero_grad, forward, loss, backward, clip the total grad norm to max_norm (if given), step.
+    """
+    model.train()
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    if max_norm is not None:
+        # After backward (there is nothing to clip before) and before step (which reads the grads).
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    return loss.item()
+
+
+# What the by-hand exercises may not call: torch's optimizers, schedulers and clipping helpers.
+OPTIMIZER_BUILTINS = {
+    "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "_functional",
+    "StepLR", "ExponentialLR", "CosineAnnealingLR", "LRScheduler", "lr_scheduler",
+    "clip_grad_norm_", "clip_grad_norm", "clip_grads_with_norm_", "get_total_norm",
+}
+
+
 # Clipping acts on the gradients backward() just made and must finish before step() uses them;
 # the scheduler moves the lr once the step that used it is done.
 TRAINING_STEP_ORDER = ["zero_grad", "forward", "loss", "backward", "clip", "step", "scheduler.step"]
+
+
+def step_name(answer) -> str:
+    """The quiz's accepted spellings: 'optimizer.zero_grad()', 'loss.backward()' and 'zero_grad' are one answer."""
+    text = str(answer).strip().lower().replace("()", "").replace(" ", "")
+    for prefix in ("optimizer.", "opt.", "loss.", "model.", "torch.nn.utils.", "nn.utils."):
+        text = text.removeprefix(prefix)
+    return {"clip_grad_norm_": "clip", "clip_grad_norm": "clip", "sched.step": "scheduler.step"}.get(text, text)

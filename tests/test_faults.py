@@ -81,7 +81,7 @@ BROKEN_FILES = {"not-json": ("{ this is not json", "not a valid notebook"), "emp
 @pytest.fixture(scope="module")
 def graded_faults(course, tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
-    for folder in ("source", "autograder", "solutions"):
+    for folder in ("source", "release", "autograder", "solutions"):
         shutil.copytree(course.path(folder), root / folder)
     (root / "course.toml").write_text((course.root / "course.toml").read_text().replace(
         "[assignments.01_losses.limits]\n", LIMITS.replace("[assignments.01_losses.limits]\n", "[assignments.01_losses.limits]\n", 1), 1)

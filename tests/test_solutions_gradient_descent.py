@@ -264,3 +264,47 @@ def test_training_step_order():
     """Is the step order zero_grad, forward, loss, backward, clip, step, then scheduler.step?"""
     assert TRAINING_STEP_ORDER == ["zero_grad", "forward", "loss", "backward", "clip", "step", "scheduler.step"]
     assert TRAINING_STEP_ORDER.index("backward") < TRAINING_STEP_ORDER.index("clip") < TRAINING_STEP_ORDER.index("step")
+
+
+def mlp_and_data():
+    torch.manual_seed(CLIP_SEED)
+    model = nn.Sequential(nn.Linear(10, 50), nn.ReLU(), nn.Linear(50, 1))
+    return model, torch.randn(32, 10), torch.randn(32, 1)
+
+
+@pytest.mark.parametrize("max_norm", [None, 0.05], ids=["no_clip", "clipped"])
+def test_train_step_is_one_clipped_sgd_update(max_norm):
+    """Is train_step's update -lr * (clipped) grad of the loss at the old weights, returning that loss?"""
+    from solutions.gradient_descent import train_step
+
+    model, X, y = mlp_and_data()
+    twin, _, _ = mlp_and_data()
+    before = [p.detach().clone() for p in model.parameters()]
+    lr = 0.1
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    # A stale gradient from an earlier step: train_step must clear it, not add to it.
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    loss = train_step(model, optimizer, nn.MSELoss(), X, y, max_norm=max_norm)
+
+    expected_loss = nn.functional.mse_loss(twin(X), y)
+    expected_loss.backward()
+    total = torch.nn.utils.clip_grad_norm_(twin.parameters(), max_norm if max_norm else math.inf)
+    assert isinstance(loss, float)
+    assert loss == pytest.approx(expected_loss.item(), rel=1e-6)
+    if max_norm:
+        assert total > 10 * max_norm  # the case really clips
+    for b, p, q in zip(before, model.parameters(), twin.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(p.detach(), b - lr * q.grad, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("spelled, name", [
+    ("optimizer.zero_grad()", "zero_grad"), ("loss.backward()", "backward"), ("Forward", "forward"),
+    ("torch.nn.utils.clip_grad_norm_", "clip"), ("optimizer.step()", "step"), ("scheduler.step()", "scheduler.step"),
+])
+def test_step_name_reads_common_spellings(spelled, name):
+    """Are the usual ways of writing a training-step call read as the quiz's seven names?"""
+    from solutions.gradient_descent import step_name
+
+    assert step_name(spelled) == name
