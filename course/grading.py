@@ -6,12 +6,31 @@ Everything here runs in the judge, on plain data that came back from the kernel.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import math
 import re
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 import torch
+
+
+# --- grader modules ------------------------------------------------------------------------------
+
+def sibling(beside: str | Path, name: str) -> ModuleType:
+    """The grader module `name`.py in the folder of `beside`, imported once under a name unique to
+    its assignment (every assignment has an inputs.py and a mistakes.py)."""
+    path = Path(beside).with_name(f"{name}.py")
+    module_name = f"_course_grader_{path.parent.name}_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
 
 
 # --- what the kernel is asked to do -------------------------------------------------------------

@@ -4,7 +4,6 @@ runs student code: answers arrive as blobs and are decoded with `torch.load(weig
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import os
 import sys
@@ -16,7 +15,7 @@ import pytest
 import torch
 
 from .config import Assignment, ConfigError, Course
-from .grading import Call, Mismatch, Mistake, Student
+from .grading import Call, Mismatch, Mistake, Student, sibling
 
 
 @dataclass
@@ -50,16 +49,9 @@ def grader_module(course: Course, assignment: Assignment, name: str) -> ModuleTy
     path = course.path("autograder", assignment.id, f"{name}.py")
     if not path.is_file():
         raise ConfigError(f"{path} does not exist (every assignment needs inputs.py and mistakes.py).")
-    module_name = f"_course_grader_{assignment.id}_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
     if str(course.root) not in sys.path:
         sys.path.insert(0, str(course.root))  # graders import the reference as `solutions.<module>`
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    return sibling(path, name)
 
 
 def grader_calls(course: Course, assignment: Assignment) -> dict[str, Call]:

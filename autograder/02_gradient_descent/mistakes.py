@@ -4,31 +4,19 @@ recurrence, a scheduler left alone, a train_step in the wrong order) on the same
 compares. The table at the bottom is the whole list.
 """
 import ast
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from course.grading import Mistake, builtins_used, matches
+from course.grading import Mistake, builtins_used, matches, sibling
 from solutions import gradient_descent as ref
 from solutions.gradient_descent import OPTIMIZER_BUILTINS
 
 
-def sibling(name: str):
-    """Another module of this grader folder, under the name the judge gives it (loaded once)."""
-    module_name = f"_course_grader_{Path(__file__).parent.name}_{name}"
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
 
 
-inputs = sibling("inputs")
+inputs = sibling(__file__, "inputs")
 
 TRAJECTORY_GROUP = {"gd_trajectory": "gd", "sgd_trajectory": "sgd"}
 

@@ -7,29 +7,17 @@ form to about 1e-6; optimizer runs feed the student's own parameters back in for
 float32 rounding in a different but correct order of operations may grow to about 1e-6 relative;
 learning rates are float64 and agree to rounding.
 """
-import importlib.util
-import sys
-from pathlib import Path
 
 import torch
 
-from course.grading import Mismatch, builtins_used, close, graded, matches
+from course.grading import Mismatch, builtins_used, close, graded, matches, sibling
 from solutions import gradient_descent as ref
 from solutions.gradient_descent import OPTIMIZER_BUILTINS
 
 
-def sibling(name: str):
-    """Another module of this grader folder, under the name the judge gives it (loaded once)."""
-    module_name = f"_course_grader_{Path(__file__).parent.name}_{name}"
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
 
 
-inputs = sibling("inputs")
+inputs = sibling(__file__, "inputs")
 
 # float32 values from a different but correct order of operations (see the module docstring).
 TRAJECTORY = {"rtol": 1e-5, "atol": 1e-5}
