@@ -1,4 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both set up .venv on first use.
+SHELL := /bin/bash
 PYTHON ?= python3
 BIN := .venv/bin
 # The official MNIST files beside the checkout, when present (CI, this course's machines);
@@ -12,7 +13,7 @@ setup: $(BIN)/course
 
 $(BIN)/course: pyproject.toml
 	$(PYTHON) -m venv .venv
-	$(BIN)/pip install --quiet -e .
+	set -o pipefail; $(BIN)/pip install --quiet -e . 2>&1 | grep -v "^WARNING: Location"
 	touch $@
 
 # Release every assignment, grade the bundled example submissions, print the gradebook.
