@@ -90,12 +90,15 @@ def _worker(root: str, submission: Submission, out_dir: str, hide: list[str]) ->
 
 
 def _progress(done: int, total: int, started: float) -> None:
+    """A bar with an ETA on a terminal; in a log, one line per tenth of the class."""
     elapsed = time.monotonic() - started
     eta = elapsed / done * (total - done) if done else 0
-    width = 24
-    bar = "#" * (width * done // total) + "." * (width - width * done // total)
-    print(f"\r[{bar}] {done}/{total} graded, {elapsed:4.0f} s elapsed, ETA {eta:4.0f} s",
-          end="" if done < total else "\n", file=sys.stderr, flush=True)
+    line = f"{done}/{total} graded, {elapsed:4.0f} s elapsed, ETA {eta:4.0f} s"
+    if sys.stderr.isatty():
+        bar = "#" * (24 * done // total) + "." * (24 - 24 * done // total)
+        print(f"\r[{bar}] {line}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+    elif done == total or done % max(1, total // 10) == 0:
+        print(line, file=sys.stderr, flush=True)
 
 
 def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignment: str | None = None,
