@@ -7,7 +7,7 @@ BIN := .venv/bin
 SHARED_DATA := $(abspath ../shared/data)
 export COURSE_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)/MNIST),$(SHARED_DATA),)
 
-.PHONY: setup demo test test-all
+.PHONY: setup demo test test-slow test-all
 
 setup: $(BIN)/course
 
@@ -21,9 +21,13 @@ demo: setup
 	$(BIN)/course release
 	$(BIN)/course grade examples/submitted --out gradebook --force
 
-# The package's own tests (fast set, a few minutes on 2 cores); `make test-all` adds the slow ones.
+# The package's own tests: `make test` is the fast set (a few minutes on 2 cores); `make test-slow`
+# runs the slow ones (nbgrader autograde, calibration over 10 seeds); `make test-all` runs both.
 test: setup
 	$(BIN)/python -m pytest
+
+test-slow: setup
+	$(BIN)/python -m pytest -m slow
 
 test-all: setup
 	$(BIN)/python -m pytest -m "slow or not slow"
