@@ -74,16 +74,22 @@ class PeakWorker(threading.Thread):
             time.sleep(0.2)
 
 
-def bare_nbclient(paths: list[Path]) -> float:
-    """Seconds to execute each notebook as it is with plain nbclient, one kernel each, serially."""
+def bare_nbclient(course, paths: list[Path]) -> float:
+    """Seconds to execute each notebook with plain nbclient, one fresh kernel each, serially: every
+    cell as it stands, with the same grading parameters injected after the `parameters` cell."""
     import nbformat
     from nbclient import NotebookClient
 
     started = time.monotonic()
     for path in paths:
+        assignment = course.assignment(path.parent.name)
         notebook = nbformat.read(str(path), as_version=4)
-        env_cell = nbformat.v4.new_code_cell(f"DATA_DIR = {str(load(ROOT).data_dir)!r}")
-        notebook.cells.insert(0, env_cell)
+        injected = {**assignment.parameters, "DATA_DIR": str(course.data_dir)}
+        for i, cell in enumerate(notebook.cells):
+            if "parameters" in cell.get("metadata", {}).get("tags", []):
+                code = "\n".join(f"{k} = {v!r}" for k, v in injected.items())
+                notebook.cells.insert(i + 1, nbformat.v4.new_code_cell(code))
+                break
         NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     return time.monotonic() - started
@@ -113,7 +119,7 @@ def main() -> None:
             data = json.loads(result.read_text())
             a = data["extra_data"]["assignment"]
             per_assignment[a] = max(per_assignment.get(a, 0.0), data["execution_time"])
-        bare = bare_nbclient(paths)
+        bare = bare_nbclient(course, paths)
 
     n = args.size
     print(f"class of {n} submissions ({', '.join(sorted(course.assignments))}), load average {os.getloadavg()[0]:.1f}")
