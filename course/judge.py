@@ -48,7 +48,7 @@ def grader_module(course: Course, assignment: Assignment, name: str) -> ModuleTy
     """Import autograder/<assignment>/<name>.py (trusted grader code) under a unique module name."""
     path = course.path("autograder", assignment.id, f"{name}.py")
     if not path.is_file():
-        raise ConfigError(f"{path} does not exist (every assignment needs inputs.py and mistakes.py).")
+        raise ConfigError(f"{path} does not exist: the graders of {assignment.id} need it.")
     if str(course.root) not in sys.path:
         sys.path.insert(0, str(course.root))  # graders import the reference as `solutions.<module>`
     return sibling(path, name)
