@@ -113,8 +113,7 @@ def execute(notebook, name: str, assignment: Assignment, course: Course,
     steps += [("probe", key, src) for key, src in probe_cells(calls_blob, harness_source, list(calls))]
     functions = {key: call.fn for key, call in calls.items()}
     skipped: set[int] = set()
-    parent = Path(tempfile.gettempdir()) / "course-kernels"
-    parent.mkdir(exist_ok=True)
+    parent = scratch_parent()
     scratch = Path(tempfile.mkdtemp(dir=parent))
     (scratch / "work").mkdir()
     (scratch / "ipc").mkdir()
@@ -138,6 +137,13 @@ def execute(notebook, name: str, assignment: Assignment, course: Course,
         shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = time.monotonic() - started
     return result
+
+
+def scratch_parent() -> Path:
+    """Where kernels' scratch folders (and the graders' gradebooks) live; every kernel sees only its own."""
+    parent = Path(tempfile.gettempdir()) / "course-kernels"
+    parent.mkdir(exist_ok=True)
+    return parent
 
 
 def _hideable(path: Path, course: Course) -> bool:

@@ -19,7 +19,7 @@ from .config import Course, load
 from .execute import Execution, execute
 from .judge import encode_calls, grader_calls, grader_module, judge
 from .notebook import NotebookError, read_notebook, student_cells
-from .restore import restore
+from .restore import gradebook_url, restore
 
 
 def fingerprint(course: Course, submission: Submission) -> str:
@@ -111,6 +111,8 @@ def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignm
         print(f"{len(submissions) - len(todo)} submission(s) unchanged since last graded: kept.", file=sys.stderr)
     started = time.monotonic()
     if todo:
+        for assignment_id in sorted({s.assignment_id for s in todo}):
+            gradebook_url(course, course.assignment(assignment_id))  # once here, not once per worker
         _progress(0, len(todo), started)
         with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=get_context("spawn")) as pool:
             # Kernels must not see the other submissions or the grades either.

@@ -6,7 +6,9 @@ running nbgrader's generate_assignment once into a scratch folder (see `course.r
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,18 +17,24 @@ from nbgrader.preprocessors import OverwriteCells
 from .config import Assignment, Course
 from .notebook import read_notebook
 
-_GRADEBOOKS: dict[str, str] = {}
-
-
 def gradebook_url(course: Course, assignment: Assignment) -> str:
-    """A gradebook holding the assignment's source cells, made once per process."""
-    if assignment.id not in _GRADEBOOKS:
-        from .release import generate
+    """A gradebook holding the assignment's source cells. It is made once per version of the source
+    notebook and shared by every worker (made first by `course grade` before the workers start), in
+    the folder kernels never see."""
+    from .execute import scratch_parent
+    from .release import generate
 
-        scratch = Path(tempfile.mkdtemp(prefix="course-gradebook-"))
+    source = course.path("source", assignment.id, assignment.notebook).read_bytes()
+    folder = scratch_parent() / "gradebooks" / f"{assignment.id}-{hashlib.sha256(source).hexdigest()[:16]}"
+    if not (folder / "gradebook.db").is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=folder.parent))
         generate(course, assignment, scratch)
-        _GRADEBOOKS[assignment.id] = f"sqlite:///{scratch / 'gradebook.db'}"
-    return _GRADEBOOKS[assignment.id]
+        try:
+            scratch.rename(folder)  # atomic: a worker racing us finds all of it or none
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)  # another process made it first
+    return f"sqlite:///{folder / 'gradebook.db'}"
 
 
 def _locked_sources(notebook) -> dict[str, str]:
