@@ -48,9 +48,15 @@ def grade_submission(course: Course, submission: Submission, hide: list[Path] = 
     except NotebookError as error:
         execution, cells = Execution(fatal=str(error)), []
     else:
-        notebook, restored = restore(course, assignment, notebook)
-        execution = execute(notebook, assignment.notebook, assignment, course, encode_calls(calls),
-                            harness_source(course, assignment), calls, hidden_paths(course) + list(hide))
+        try:
+            notebook, restored = restore(course, assignment, notebook)
+        except Exception as error:  # odd nbgrader metadata: grade the notebook as it is, and say so
+            restored = [f"Locked cells could not be checked against the release ({type(error).__name__})."]
+        try:
+            execution = execute(notebook, assignment.notebook, assignment, course, encode_calls(calls),
+                                harness_source(course, assignment), calls, hidden_paths(course) + list(hide))
+        except Exception as error:  # never lose a grade: what could not run scores 0, with the reason
+            execution = Execution(fatal=f"the grader could not run this notebook ({type(error).__name__}: {error})")
         execution.restored = restored
         cells = student_cells(notebook)
     not_run = execution.fatal or "the notebook stopped before the grader could call it (see the notebook problems)"
