@@ -60,7 +60,7 @@ def grade_submission(course: Course, submission: Submission, hide: list[Path] = 
         execution.restored = restored
         cells = student_cells(notebook)
     not_run = execution.fatal or "the notebook stopped before the grader could call it (see the notebook problems)"
-    verdict = judge(course, assignment, execution.outcomes, cells, not_run)
+    verdict = judge(course, assignment, execution.outcomes, cells, not_run, calls)
     return report.results_json(submission.student_id, submission.assignment_id, verdict, execution,
                                submission.note, fingerprint(course, submission))
 

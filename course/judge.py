@@ -8,7 +8,6 @@ import io
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -136,9 +135,10 @@ def recognise_mistakes(student: Student, mistakes: list[Mistake]) -> dict[str, l
 
 
 def judge(course: Course, assignment: Assignment, blobs: dict[str, str], cells: list[str],
-          not_run: str) -> Verdict:
-    """Run the hidden graders on the student's answers; `not_run` explains calls with no answer."""
-    calls = grader_calls(course, assignment)
+          not_run: str, calls: dict[str, Call] | None = None) -> Verdict:
+    """Run the hidden graders on the student's answers to `calls` (built from the grading seed when
+    not given); `not_run` explains calls with no answer."""
+    calls = calls if calls is not None else grader_calls(course, assignment)
     outcomes = {key: decode_outcome(blobs[key]) if key in blobs else {"not_run": not_run} for key in calls}
     student = Student(calls, outcomes, cells)
     fired = recognise_mistakes(student, grader_module(course, assignment, "mistakes").MISTAKES)

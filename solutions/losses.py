@@ -1,5 +1,4 @@
 """Reference losses for 01_losses: torch's own modules are the oracle the manual versions must match."""
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -2,7 +2,6 @@
 to the data, or change a verdict by patching torch or builtins? Each probe runs in a real kernel."""
 import base64
 import io
-import json
 from dataclasses import replace
 
 import nbformat

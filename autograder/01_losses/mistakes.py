@@ -4,7 +4,6 @@ A recogniser gets the student's answers and the name of the function (or quiz an
 and says whether that function shows the mistake. The table at the bottom is the whole list.
 """
 import torch
-import torch.nn.functional as F
 
 from course.grading import Mistake, builtins_used, matches, normalise_answer, ratio
 from solutions import losses as ref

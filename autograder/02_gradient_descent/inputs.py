@@ -69,7 +69,6 @@ def mlp(weights):
 def clip_run(student, weights, x, y, scale, max_norm):
     """One backward pass of scale * MSE on an MLP plus a layer with no grads, then the student's
     clip_grad_norm_manual(parameters, max_norm) on a generator, as model.parameters() gives it."""
-    import torch
     import torch.nn as nn
 
     model = mlp(weights)

@@ -42,7 +42,6 @@ def grader_data(root, train_size, _cache={}):
     fresh tensors (a train that edits its data in place cannot spoil the next run). Only the raw
     uint8 images are kept between calls, and normalising works in place: the kernel's memory peak
     stays near one float copy of the images asked for."""
-    import torch
     import torchvision
 
     if root not in _cache:
@@ -206,8 +205,6 @@ def run_experiment_instrumented(student, seed, setup, configs):
     """The student's run_experiment on the grader's configs, with DATA and BATCH_SIZE set to a small
     run for the call (and put back after), and each call of the student's train recorded: which
     model object it got and the sum of its initial weights."""
-    import torch
-
     data = grader_data(student["DATA_DIR"], setup["train_size"])
     missing = object()
     saved = {name: student.get(name, missing) for name in ("DATA", "BATCH_SIZE", "train")}
