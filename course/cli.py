@@ -26,7 +26,8 @@ def _grade(args, course) -> int:
     from .grade import main
 
     gradebook, problems = main(course=course, paths=args.paths, out_dir=args.out, jobs=args.jobs,
-                               assignment=args.assignment, force=args.force, nbgrader_db=args.nbgrader_db)
+                               assignment=args.assignment, force=args.force, nbgrader_db=args.nbgrader_db,
+                               nbgrader_dir=args.nbgrader_dir)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     print(gradebook, end="")
@@ -59,6 +60,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--force", action="store_true", help="re-grade even submissions unchanged since last time")
     g.add_argument("--nbgrader-db", default=None, metavar="URL",
                    help="also record the scores in this nbgrader gradebook, e.g. sqlite:///gradebook.db")
+    g.add_argument("--nbgrader-dir", type=Path, default=None, metavar="DIR",
+                   help="the nbgrader course folder whose autograded/ receives the graded notebooks "
+                        "(default: the folder of a SQLite gradebook)")
     g.set_defaults(run=_grade)
 
     c = sub.add_parser("calibrate", help="calibrate accuracy thresholds on the reference solution")

@@ -39,6 +39,7 @@ class Execution:
     seconds: float = 0.0
     isolation: str = ""  # what the OS enforced around the kernel (course.sandbox)
     restored: list[str] = field(default_factory=list)  # locked cells put back before running
+    outputs: dict[int, list] = field(default_factory=dict)  # cell number -> its outputs, for the graded notebook
 
 
 class BoundedClient(NotebookClient):
@@ -162,6 +163,7 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, 
     function that timed out once is not called again: its other calls are answered with the
     timeout, so one endless loop cannot use up the budget of every other test."""
     stuck: dict[str, str] = {}
+    result.outputs.clear()  # a replay runs the cells again
     client = BoundedClient(
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")]),
         kernel_name="python3",
@@ -205,6 +207,7 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, 
                 watchdog.cancel()
             timed_out = time.monotonic() - started >= client.timeout
             if kind == "cell":
+                result.outputs.setdefault(label, []).extend(cell.outputs)
                 error = f"timed out after {client.timeout} s" if timed_out else _error(cell)
                 if error:
                     result.faults[label] = error

@@ -39,14 +39,15 @@ def harness_source(course: Course, assignment) -> str:
     return "\n\n".join(inspect.getsource(fn) for fn in getattr(inputs, "HARNESS", []))
 
 
-def grade_submission(course: Course, submission: Submission, hide: list[Path] = ()) -> dict:
-    """Grade one submission; returns its results.json content. `hide`: folders its kernel must not see."""
+def grade_submission(course: Course, submission: Submission, hide: list[Path] = ()) -> tuple[dict, object]:
+    """Grade one submission; returns its results.json content and the notebook as graded (None when
+    the file is not a notebook). `hide`: folders its kernel must not see."""
     assignment = course.assignment(submission.assignment_id)
     calls = grader_calls(course, assignment)
     try:
         notebook = read_notebook(submission.notebook)
     except NotebookError as error:
-        execution, cells = Execution(fatal=str(error)), []
+        execution, cells, notebook = Execution(fatal=str(error)), [], None
     else:
         try:
             notebook, restored = restore(course, assignment, notebook)
@@ -61,8 +62,13 @@ def grade_submission(course: Course, submission: Submission, hide: list[Path] = 
         cells = student_cells(notebook)
     not_run = execution.fatal or "the notebook stopped before the grader could call it (see the notebook problems)"
     verdict = judge(course, assignment, execution.outcomes, cells, not_run, calls)
-    return report.results_json(submission.student_id, submission.assignment_id, verdict, execution,
-                               submission.note, fingerprint(course, submission))
+    results = report.results_json(submission.student_id, submission.assignment_id, verdict, execution,
+                                  submission.note, fingerprint(course, submission))
+    try:
+        graded = None if notebook is None else report.graded_notebook(notebook, execution, results)
+    except Exception:  # the graded copy is a courtesy; the grade never depends on it
+        graded = None
+    return results, graded
 
 
 def hidden_paths(course: Course) -> list[Path]:
@@ -90,8 +96,9 @@ def _worker(root: str, submission: Submission, out_dir: str, hide: list[str]) ->
         import torch
 
         torch.set_num_threads(1)  # the judge shares the cores with this worker's kernels
-    results = grade_submission(_COURSE, submission, [Path(h) for h in hide])
-    report.write_submission(Path(out_dir), results, _COURSE.title)
+    results, graded = grade_submission(_COURSE, submission, [Path(h) for h in hide])
+    name = _COURSE.assignment(submission.assignment_id).notebook
+    report.write_submission(Path(out_dir), results, _COURSE.title, graded, name)
     return submission, results["score"], results["max_score"]
 
 
@@ -108,9 +115,10 @@ def _progress(done: int, total: int, started: float) -> None:
 
 
 def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignment: str | None = None,
-         force: bool = False, nbgrader_db: str | None = None) -> tuple[str, list[str]]:
-    """Grade every submission under `paths` into `out_dir` (and into an nbgrader gradebook, if
-    given). Returns grades.csv's text and the problems with paths that could not be used."""
+         force: bool = False, nbgrader_db: str | None = None, nbgrader_dir: Path | None = None) -> tuple[str, list[str]]:
+    """Grade every submission under `paths` into `out_dir` (and into an nbgrader gradebook and its
+    course folder's autograded/, if given). Returns grades.csv's text and the problems with paths
+    that could not be used."""
     submissions, problems = collect(course, paths, assignment)
     todo = [s for s in submissions if force or not _already_graded(course, out_dir, s)]
     if len(todo) < len(submissions):
@@ -133,6 +141,8 @@ def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignm
                     problems.append(f"{submission.notebook}: grading failed ({type(error).__name__}: {error}).")
                 _progress(done, len(todo), started)
     gradebook = report.write_gradebook(out_dir)
+    if nbgrader_dir and not nbgrader_db:  # nbgrader's own default: gradebook.db in the course folder
+        nbgrader_db = f"sqlite:///{Path(nbgrader_dir).resolve() / 'gradebook.db'}"
     if nbgrader_db:
-        report.record_in_nbgrader(nbgrader_db, out_dir, course)
+        report.record_in_nbgrader(nbgrader_db, out_dir, course, nbgrader_dir)
     return gradebook, problems

@@ -12,6 +12,7 @@ from pathlib import Path
 
 RESULTS = "results.json"
 FEEDBACK = "feedback.md"
+AUTOGRADED = "autograded"  # nbgrader's folder of graded notebooks: autograded/<student>/<assignment>/
 GRADEBOOK = "grades.csv"
 COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
 
@@ -97,10 +98,50 @@ def feedback_markdown(results: dict, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_submission(out_dir: Path, results: dict, title: str) -> Path:
+def graded_notebook(notebook, execution, results: dict):
+    """The notebook as graded (nbgrader's "autograded" copy): every code cell with the outputs it
+    gave in the grading kernel and the problem it had, if any; every test cell without its hidden
+    section, its output being the verdict. `nbgrader generate_feedback` renders this."""
+    import nbformat
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    from .notebook import is_test_cell, nbgrader
+
+    graded = nbformat.from_dict(json.loads(json.dumps(notebook)))  # a copy; the caller's stays as is
+    tests = {t["name"]: t for t in results["tests"]}
+    clear = ClearHiddenTests()
+    for number, cell in enumerate(graded.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        cell.outputs = [nbformat.from_dict(o) for o in execution.outputs.get(number, [])]
+        if number in execution.faults:
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stderr",
+                                                       text=f"[course grade] This cell {execution.faults[number]}.\n"))
+        test = tests.get(nbgrader(cell).get("grade_id"))
+        if is_test_cell(cell) and test:
+            try:
+                clear.preprocess_cell(cell, {}, number - 1)
+            except RuntimeError:  # unbalanced markers: show no source rather than a hidden part
+                cell.source = "# (test code not shown)"
+            description, *details = test["output"].split("\n")
+            verdict = f"{test['name']} ({test['score']:g}/{test['max_score']:g}): {description}"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"passed {verdict}\n")
+                            if test["status"] == "passed" else
+                            nbformat.v4.new_output("error", ename="AssertionError", evalue=f"failed {verdict}",
+                                                   traceback=[f"AssertionError: failed {verdict}", *details])]
+    return graded
+
+
+def write_submission(out_dir: Path, results: dict, title: str, notebook=None, name: str = "") -> Path:
+    """Write feedback.md, the graded notebook as `name` (when there is one), then results.json."""
+    import nbformat
+
     extra = results["extra_data"]
     folder = submission_dir(out_dir, extra["student_id"], extra["assignment"])
     write_atomic(folder / FEEDBACK, feedback_markdown(results, title))
+    if notebook is not None:
+        write_atomic(folder / name, nbformat.writes(notebook))
     write_atomic(folder / RESULTS, json.dumps(results, indent=2, sort_keys=True) + "\n")  # last: it marks "done"
     return folder
 
@@ -128,15 +169,24 @@ def write_gradebook(out_dir: Path) -> str:
     return buffer.getvalue()
 
 
-def record_in_nbgrader(db_url: str, out_dir: Path, course) -> int:
+def record_in_nbgrader(db_url: str, out_dir: Path, course, nbgrader_dir: Path | None = None) -> int:
     """Put every graded submission's scores into an nbgrader gradebook, one nbgrader test cell per
-    graded test (same name), so formgrader, `nbgrader export` and `generate_feedback` see them next
-    to the manually graded answers. Returns how many submissions were recorded."""
+    graded test (same name), and its graded notebook into the nbgrader course folder's autograded/,
+    so formgrader, `nbgrader export` and `nbgrader generate_feedback` see them next to the manually
+    graded answers. The course folder is `nbgrader_dir`, by default the folder of a SQLite gradebook.
+    Returns how many submissions were recorded."""
+    import shutil
+
     from nbgrader.api import Gradebook, MissingEntry
 
     from .config import ConfigError
     from .release import tools_on_path
 
+    if nbgrader_dir is None:
+        if not db_url.startswith("sqlite:///"):
+            raise ConfigError(f"the nbgrader gradebook {db_url} is not a SQLite file, so its course folder is "
+                              "unknown: name it with --nbgrader-dir.")
+        nbgrader_dir = Path(db_url[len("sqlite:///"):]).parent
     tools_on_path()
     recorded = 0
     with Gradebook(db_url) as gradebook:
@@ -158,5 +208,10 @@ def record_in_nbgrader(db_url: str, out_dir: Path, course) -> int:
                 grade = gradebook.find_grade(test["name"], notebook_id, assignment.id, extra["student_id"])
                 grade.auto_score = test["score"]
             gradebook.db.commit()
+            graded = submission_dir(out_dir, extra["student_id"], assignment.id) / assignment.notebook
+            if graded.is_file():
+                target = Path(nbgrader_dir) / AUTOGRADED / extra["student_id"] / assignment.id / assignment.notebook
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(graded, target)
             recorded += 1
     return recorded

@@ -117,6 +117,6 @@ def cross_entropy_manual(logits, targets):
     path = tmp_path / "mallory" / "01_losses" / "losses.ipynb"
     path.parent.mkdir(parents=True)
     nbformat.write(notebook, str(path))
-    results = grade_submission(course, Submission("mallory", "01_losses", path))
+    results, _ = grade_submission(course, Submission("mallory", "01_losses", path))
     failed = {t["name"] for t in results["tests"] if t["score"] < t["max_score"]}
     assert {"test_cross_entropy_matches_reference", "test_cross_entropy_stable_for_large_logits"} <= failed

@@ -48,6 +48,23 @@ def test_course_grade_records_scores_in_nbgrader_gradebook(course, nbgrader_cour
     assert exported == ours and len(ours) == len(STUDENTS)
 
 
+def test_nbgrader_generate_feedback_renders_course_grades(course, nbgrader_course):
+    """After `course grade --nbgrader-dir`, does `nbgrader generate_feedback` write each student's
+    feedback page with our score, our verdict on each test cell, and no hidden test code?"""
+    root, env = nbgrader_course
+    ours = course_scores(course, root, nbgrader_dir=root)
+    subprocess.run([BIN / "nbgrader", "generate_feedback", "01_losses", "--force"], cwd=root, env=env,
+                   check=True, capture_output=True)
+    page_name = Path(course.assignment("01_losses").notebook).stem + ".html"
+    pages = {p.parent.parent.name: p.read_text() for p in root.glob(f"feedback/*/01_losses/{page_name}")}
+    assert sorted(pages) == sorted(STUDENTS)
+    for student, page in pages.items():
+        assert f"(Score: {float(ours[student])} / 19.0)" in page  # nbgrader's heading for the notebook
+        assert "HIDDEN TESTS" not in page and "_hidden_check" not in page
+    assert "failed test_mse" in pages["sum-instead-of-mean"] and "sum instead of" in pages["sum-instead-of-mean"].lower()
+    assert "failed" not in pages["perfect"] and "passed test_mse" in pages["perfect"]
+
+
 @pytest.mark.slow
 def test_nbgrader_autograde_gives_the_same_scores(course, nbgrader_course, tmp_path):
     """Run on the same course folder, does `nbgrader autograde` score each submission as
