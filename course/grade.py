@@ -17,6 +17,7 @@ from . import report
 from .collect import Submission, collect
 from .config import Course, load
 from .execute import Execution, execute
+from .kernels import prestart
 from .judge import encode_calls, grader_calls, grader_module, judge
 from .notebook import NotebookError, read_notebook, student_cells
 from .restore import gradebook_url, restore
@@ -88,30 +89,60 @@ def _already_graded(course: Course, out_dir: Path, submission: Submission) -> bo
 _COURSE: Course | None = None
 
 
-def _worker(root: str, submission: Submission, out_dir: str, hide: list[str]) -> tuple[Submission, float, float]:
-    """One submission in a worker process: grade it and write its results at once."""
+def _start_worker(threads: int) -> None:
+    """A worker's first step. Workers are forked from this process, which has imported everything
+    they need, so they start at once; their kernel template starts now, in the background."""
+    import torch
+
+    torch.set_num_threads(1)  # the judge shares the cores with this worker's kernels (as DataLoader workers do)
+    prestart(threads)
+
+
+def _worker(root: str, submission: Submission, out_dir: str, hide: list[str]) -> float:
+    """One submission in a worker process: grade it and write its results at once. Returns seconds."""
     global _COURSE
+    started = time.monotonic()
     if _COURSE is None or str(_COURSE.root) != root:
         _COURSE = load(Path(root))
-        import torch
-
-        torch.set_num_threads(1)  # the judge shares the cores with this worker's kernels
     results, graded = grade_submission(_COURSE, submission, [Path(h) for h in hide])
     name = _COURSE.assignment(submission.assignment_id).notebook
     report.write_submission(Path(out_dir), results, _COURSE.title, graded, name)
-    return submission, results["score"], results["max_score"]
+    return time.monotonic() - started
 
 
-def _progress(done: int, total: int, started: float) -> None:
-    """A bar with an ETA on a terminal; in a log, one line per tenth of the class."""
-    elapsed = time.monotonic() - started
-    eta = elapsed / done * (total - done) if done else 0
-    line = f"{done}/{total} graded, {elapsed:4.0f} s elapsed, ETA {eta:4.0f} s"
-    if sys.stderr.isatty():
-        bar = "#" * (24 * done // total) + "." * (24 - 24 * done // total)
-        print(f"\r[{bar}] {line}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-    elif done == total or done % max(1, total // 10) == 0:
-        print(line, file=sys.stderr, flush=True)
+class Progress:
+    """A bar with an ETA on a terminal; in a log, one line per tenth of the class. The ETA weighs each
+    submission left by how long its assignment's submissions have taken so far (they differ tenfold)."""
+
+    def __init__(self, todo: list[Submission]):
+        self.left = [s.assignment_id for s in todo]
+        self.total, self.done, self.started = len(todo), 0, time.monotonic()
+        self.seconds: dict[str, list[float]] = {}  # assignment id -> grading seconds of each one done
+        self.show()
+
+    def update(self, assignment_id: str, seconds: float | None) -> None:
+        self.done += 1
+        self.left.remove(assignment_id)
+        if seconds is not None:
+            self.seconds.setdefault(assignment_id, []).append(seconds)
+        self.show()
+
+    def eta(self, elapsed: float) -> float:
+        every = [x for xs in self.seconds.values() for x in xs]
+        if not every:
+            return 0.0
+        mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+        return elapsed / sum(every) * sum(mean(self.seconds.get(a, every)) for a in self.left)
+
+    def show(self) -> None:
+        elapsed = time.monotonic() - self.started
+        done, total = self.done, self.total
+        line = f"{done}/{total} graded, {elapsed:4.0f} s elapsed, ETA {self.eta(elapsed):4.0f} s"
+        if sys.stderr.isatty():
+            bar = "#" * (24 * done // total) + "." * (24 - 24 * done // total)
+            print(f"\r[{bar}] {line}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        elif done == total or done % max(1, total // 10) == 0:
+            print(line, file=sys.stderr, flush=True)
 
 
 def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignment: str | None = None,
@@ -123,23 +154,25 @@ def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignm
     todo = [s for s in submissions if force or not _already_graded(course, out_dir, s)]
     if len(todo) < len(submissions):
         print(f"{len(submissions) - len(todo)} submission(s) unchanged since last graded: kept.", file=sys.stderr)
-    started = time.monotonic()
     if todo:
         for assignment_id in sorted({s.assignment_id for s in todo}):
             gradebook_url(course, course.assignment(assignment_id))  # once here, not once per worker
-        _progress(0, len(todo), started)
-        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=get_context("spawn")) as pool:
+        # Longest budgets first, so that no long submission is left running alone at the end.
+        todo.sort(key=lambda s: -course.assignment(s.assignment_id).limits.notebook_timeout)
+        progress = Progress(todo)
+        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=get_context("fork"),
+                                 initializer=_start_worker, initargs=(course.limits.threads,)) as pool:
             # Kernels must not see the other submissions or the grades either.
             hide = [str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths]
             hide.append(str(Path(out_dir).resolve()))
             futures = {pool.submit(_worker, str(course.root), s, str(out_dir), hide): s for s in todo}
-            for done, future in enumerate(as_completed(futures), start=1):
-                submission = futures[future]
+            for future in as_completed(futures):
+                submission, seconds = futures[future], None
                 try:
-                    future.result()
+                    seconds = future.result()
                 except Exception as error:  # one submission's grading failure never stops the batch
                     problems.append(f"{submission.notebook}: grading failed ({type(error).__name__}: {error}).")
-                _progress(done, len(todo), started)
+                progress.update(submission.assignment_id, seconds)
     gradebook = report.write_gradebook(out_dir)
     if nbgrader_dir and not nbgrader_db:  # nbgrader's own default: gradebook.db in the course folder
         nbgrader_db = f"sqlite:///{Path(nbgrader_dir).resolve() / 'gradebook.db'}"

@@ -62,7 +62,8 @@ class ForkedProcess:
 
 
 class Template:
-    """The warm process kernels are forked from; one per grading worker, started on first use."""
+    """The warm process kernels are forked from; one per grading worker, started by `prestart` when
+    the worker starts (so its imports overlap the worker's own), or on first use."""
 
     _lock = threading.Lock()
     _instance: "Template | None" = None
@@ -72,9 +73,7 @@ class Template:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "course.kernels"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
-        ready = self.process.stdout.readline()
-        if not ready.startswith("ready"):
-            raise RuntimeError("the kernel template process did not start")
+        self.ready = False
 
     @classmethod
     def get(cls, threads: int) -> "Template":
@@ -85,9 +84,18 @@ class Template:
 
     def fork(self, request: dict) -> dict:
         with self._lock:
+            if not self.ready:
+                if not self.process.stdout.readline().startswith("ready"):
+                    raise RuntimeError("the kernel template process did not start")
+                self.ready = True
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
             return json.loads(self.process.stdout.readline())
+
+
+def prestart(threads: int = 1) -> None:
+    """A grading worker's initializer: start its template now, without waiting for it."""
+    Template.get(threads)
 
 
 class ForkProvisioner(LocalProvisioner):
@@ -165,6 +173,8 @@ def serve() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the OS
     print("ready", flush=True)
     for line in sys.stdin:
+        if not line.strip():
+            continue
         request = json.loads(line)
         read_fd, write_fd = os.pipe()
         pid = os.fork()

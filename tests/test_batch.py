@@ -56,3 +56,16 @@ def test_rerun_keeps_unchanged_and_regrades_changed_or_lost(course, class_dir):
     assert lost.exists(), "a lost result was not regraded"
     assert results(out)["untouched"]["score"] == results(out)["perfect"]["score"], "a changed notebook was not regraded"
     assert len(gradebook.strip().splitlines()) == 1 + len(NAMES)
+
+
+def test_eta_weighs_what_is_left_by_its_assignment():
+    """Graded longest first, a class's ETA must not assume every submission takes as long as the
+    first ones: one 03 (10 s) and one 01 (1 s) done in 11 s leave one 01, about 1 s."""
+    from course.collect import Submission
+    from course.grade import Progress
+
+    progress = Progress([Submission("a", "03", None), Submission("b", "01", None), Submission("c", "01", None)])
+    progress.update("03", 10.0)
+    assert progress.eta(10.0) == pytest.approx(10.0 * 2)  # nothing known of 01 yet: as long as what was seen
+    progress.update("01", 1.0)
+    assert progress.eta(11.0) == pytest.approx(1.0)
