@@ -36,6 +36,7 @@ class Execution:
     outcomes: dict[str, str] = field(default_factory=dict)  # call key -> base64 blob from the kernel
     faults: dict[int, str] = field(default_factory=dict)  # cell number (1-based) -> what went wrong
     fatal: str | None = None  # why nothing could be run at all
+    status: str = "graded"  # or "not a notebook", or "not run" (the grader could not run it)
     seconds: float = 0.0
     isolation: str = ""  # what the OS enforced around the kernel (course.sandbox)
     restored: list[str] = field(default_factory=list)  # locked cells put back before running

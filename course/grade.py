@@ -48,7 +48,7 @@ def grade_submission(course: Course, submission: Submission, hide: list[Path] = 
     try:
         notebook = read_notebook(submission.notebook)
     except NotebookError as error:
-        execution, cells, notebook = Execution(fatal=str(error)), [], None
+        execution, cells, notebook = Execution(fatal=str(error), status="not a notebook"), [], None
     else:
         try:
             notebook, restored = restore(course, assignment, notebook)
@@ -58,7 +58,8 @@ def grade_submission(course: Course, submission: Submission, hide: list[Path] = 
             execution = execute(notebook, assignment.notebook, assignment, course, encode_calls(calls),
                                 harness_source(course, assignment), calls, hidden_paths(course) + list(hide))
         except Exception as error:  # never lose a grade: what could not run scores 0, with the reason
-            execution = Execution(fatal=f"the grader could not run this notebook ({type(error).__name__}: {error})")
+            execution = Execution(fatal=f"the grader could not run this notebook ({type(error).__name__}: {error})",
+                                  status="not run")
         execution.restored = restored
         cells = student_cells(notebook)
     not_run = execution.fatal or "the notebook stopped before the grader could call it (see the notebook problems)"

@@ -56,7 +56,7 @@ def results_json(student_id: str, assignment_id: str, verdict, execution, note: 
         "extra_data": {
             "student_id": student_id,
             "assignment": assignment_id,
-            "status": "not a notebook" if execution.fatal else "graded",
+            "status": execution.status,
             "isolation": execution.isolation,
             "mistakes": verdict.mistakes,
             "grader_errors": [f"{t.name}: {t.internal}" for t in verdict.tests if t.internal],

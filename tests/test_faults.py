@@ -156,3 +156,27 @@ def test_rest_of_batch_is_graded_normally(graded_faults):
     assert results["perfect"]["score"] == FULL
     assert results["perfect"]["output"] == "Your notebook ran without problems."
     assert len(gradebook.strip().splitlines()) == 1 + len(FAULTS) + len(BROKEN_FILES) + 2
+
+
+def test_grader_failures_still_grade_the_submission(course, monkeypatch):
+    """When restoring the locked cells or starting the kernel fails on the grader's side, is the
+    submission still graded, every test reported, and the reason said instead of a traceback?"""
+    import course.grade as grading
+    from course.collect import Submission
+
+    perfect = Submission("perfect", "01_losses", course.path("examples", "submitted", "perfect", "01_losses", "losses.ipynb"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no kernel today")
+
+    monkeypatch.setattr(grading, "restore", broken)
+    results, _ = grading.grade_submission(course, perfect)
+    assert results["score"] == FULL and results["extra_data"]["status"] == "graded"
+    assert "Locked cells could not be checked against the release (RuntimeError)." in results["output"]
+
+    monkeypatch.setattr(grading, "execute", broken)
+    results, graded = grading.grade_submission(course, perfect)
+    assert results["score"] == 0 and results["extra_data"]["status"] == "not run"
+    assert len(results["tests"]) == len(load_tests())
+    assert "the grader could not run this notebook (RuntimeError: no kernel today)" in results["output"]
+    assert graded is not None  # the notebook, as far as it was graded
