@@ -175,8 +175,6 @@ def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignm
                     problems.append(f"{submission.notebook}: grading failed ({type(error).__name__}: {error}).")
                 progress.update(submission.assignment_id, seconds)
     gradebook = report.write_gradebook(out_dir)
-    if nbgrader_dir and not nbgrader_db:  # nbgrader's own default: gradebook.db in the course folder
-        nbgrader_db = f"sqlite:///{Path(nbgrader_dir).resolve() / 'gradebook.db'}"
-    if nbgrader_db:
-        report.record_in_nbgrader(nbgrader_db, out_dir, course, nbgrader_dir)
+    if nbgrader_db or nbgrader_dir:
+        report.record_in_nbgrader(out_dir, course, nbgrader_db, nbgrader_dir)
     return gradebook, problems

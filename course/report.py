@@ -169,11 +169,12 @@ def write_gradebook(out_dir: Path) -> str:
     return buffer.getvalue()
 
 
-def record_in_nbgrader(db_url: str, out_dir: Path, course, nbgrader_dir: Path | None = None) -> int:
+def record_in_nbgrader(out_dir: Path, course, db_url: str | None, nbgrader_dir: Path | None) -> int:
     """Put every graded submission's scores into an nbgrader gradebook, one nbgrader test cell per
     graded test (same name), and its graded notebook into the nbgrader course folder's autograded/,
     so formgrader, `nbgrader export` and `nbgrader generate_feedback` see them next to the manually
-    graded answers. The course folder is `nbgrader_dir`, by default the folder of a SQLite gradebook.
+    graded answers. Give either: the gradebook defaults to `nbgrader_dir`/gradebook.db, the course
+    folder to the folder of a SQLite gradebook.
     Returns how many submissions were recorded."""
     import shutil
 
@@ -182,6 +183,8 @@ def record_in_nbgrader(db_url: str, out_dir: Path, course, nbgrader_dir: Path | 
     from .config import ConfigError
     from .release import tools_on_path
 
+    if db_url is None:  # nbgrader's own default: gradebook.db in the course folder
+        db_url = f"sqlite:///{Path(nbgrader_dir).resolve() / 'gradebook.db'}"
     if nbgrader_dir is None:
         if not db_url.startswith("sqlite:///"):
             raise ConfigError(f"the nbgrader gradebook {db_url} is not a SQLite file, so its course folder is "
