@@ -75,14 +75,21 @@ def decode_outcome(blob: str) -> dict:
 class GradingPlugin:
     """Gives tests the `student` fixture and records each graded test's outcome."""
 
-    def __init__(self, student: Student, assignment: Assignment, fired: dict[str, list[Mistake]]):
-        self._student, self.assignment, self.fired = student, assignment, fired
+    def __init__(self, student: Student, assignment: Assignment, fired: dict[str, list[Mistake]],
+                 course: Course | None = None):
+        self._student, self.assignment, self.fired, self._course = student, assignment, fired, course
         self.results: dict[str, TestResult] = {}
         self.problem = ""  # an instructor's configuration problem, raised after pytest returns
 
     @pytest.fixture
     def student(self) -> Student:
         return self._student
+
+    @pytest.fixture
+    def course(self) -> Course:
+        """The course as the grader loaded it: graders that measure on data read it from
+        `course.data_dir`, never from anything the student's kernel said."""
+        return self._course
 
     def pytest_collection_modifyitems(self, items):
         declared = set(self.assignment.tests)
@@ -142,7 +149,7 @@ def judge(course: Course, assignment: Assignment, blobs: dict[str, str], cells: 
     outcomes = {key: decode_outcome(blobs[key]) if key in blobs else {"not_run": not_run} for key in calls}
     student = Student(calls, outcomes, cells)
     fired = recognise_mistakes(student, grader_module(course, assignment, "mistakes").MISTAKES)
-    plugin = GradingPlugin(student, assignment, fired)
+    plugin = GradingPlugin(student, assignment, fired, course)
     test_dir = course.path("autograder", assignment.id)
     args = [str(test_dir), "-p", "no:cacheprovider", "-p", "no:terminal", "--import-mode=importlib",
             "-c", os.devnull, "--rootdir", str(test_dir), "-W", "ignore"]
