@@ -1,4 +1,4 @@
-"""Read `course.toml` once into typed settings: folders, assignments, points, limits, seeds.
+"""Read `course.toml` once into typed settings: folders, assignments, points, limits, seeds, grading policy.
 
 Every key is declared below with its type, default and description (as otter-grader declares its
 config), so an unknown key, a wrong type or a missing file is one clear sentence, never a traceback.
@@ -19,9 +19,10 @@ class ConfigError(Exception):
     """A problem a user can cause and fix: the message is one sentence naming what and where."""
 
 
-def key(kind: type, default: Any = None, help: str = "", required: bool = False):
-    """Declare a config key: its type, its default, its description, and whether it must be given."""
-    return field(default=default, metadata={"kind": kind, "help": help, "required": required})
+def key(kind: type, default: Any = None, help: str = "", required: bool = False, choices: tuple = ()):
+    """Declare a config key: its type, its default, its description, whether it must be given, and
+    the values it may take (any of its type when `choices` is empty)."""
+    return field(default=default, metadata={"kind": kind, "help": help, "required": required, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,15 @@ class Limits:
     memory_mb: int = key(int, 6144, "address-space cap of the kernel (RLIMIT_AS); torch and ipykernel map about 3.7 GB")
     threads: int = key(int, 1, "torch/OpenMP threads per kernel, so parallel workers do not oversubscribe cores")
     output_kb: int = key(int, 1024, "kilobytes of text output kept per cell; the rest is cut")
+
+
+@dataclass(frozen=True)
+class Grading:
+    tamper_policy: str = key(str, "flag", "what a submission flagged by course/integrity.py gets: 'flag' records "
+                             "the flags for the instructor only; 'zero' scores it 0 and holds it for review",
+                             choices=("flag", "zero"))
+    rotate_seed: bool = key(bool, False, "draw a fresh grading seed for each `course grade` run, derived from each "
+                            "assignment's seed; thresholds are calibrated over seeds, so they stay valid")
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class Course:
     folders: Folders
     limits: Limits
     assignments: dict[str, Assignment]
+    grading: Grading = field(default_factory=Grading)
 
     def path(self, folder: str, *parts: str) -> Path:
         """The one place paths are built: `course.path("release", "01_losses", "losses.ipynb")`."""
@@ -86,16 +97,24 @@ def _build(cls, table: dict, where: str, base=None):
     values = {}
     for name, f in declared.items():
         if name in table:
-            value = table[name]
-            expected = f.metadata["kind"]
-            if not isinstance(value, expected) or isinstance(value, bool):
-                raise ConfigError(f"{CONFIG_NAME}: '{where}.{name}' must be {expected.__name__}, got {value!r}.")
-            values[name] = value
+            values[name] = _checked(table[name], f, f"{where}.{name}")
         elif f.metadata.get("required"):
             raise ConfigError(f"{CONFIG_NAME}: '{where}' is missing required key '{name}' ({f.metadata['help']}).")
         elif base is not None:
             values[name] = getattr(base, name)
     return cls(**values)
+
+
+def _checked(value: Any, declared, where: str) -> Any:
+    """`value` if it has the declared key's type (and is one of its choices), else one ConfigError."""
+    kind, choices = declared.metadata["kind"], declared.metadata.get("choices")
+    # TOML's `true` is an int to Python (bool subclasses int): only a bool key may take it.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{CONFIG_NAME}: '{where}' must be {kind.__name__}, got {value!r}.")
+    if choices and value not in choices:
+        allowed = " or ".join(repr(c) for c in choices)
+        raise ConfigError(f"{CONFIG_NAME}: '{where}' must be {allowed}, got {value!r}.")
+    return value
 
 
 def _assignment(assignment_id: str, table: dict, limits: Limits) -> Assignment:
@@ -129,7 +148,7 @@ def load(root: Path | None = None) -> Course:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{config_file} is not valid TOML: {error}.") from None
 
-    unknown = sorted(set(raw) - {"course", "folders", "limits", "assignments"})
+    unknown = sorted(set(raw) - {"course", "folders", "limits", "grading", "assignments"})
     if unknown:
         raise ConfigError(f"{CONFIG_NAME}: unknown table '[{unknown[0]}]'.")
     head = dict(raw.get("course", {}))
@@ -142,6 +161,7 @@ def load(root: Path | None = None) -> Course:
 
     folders = _build(Folders, raw.get("folders", {}), "folders", base=Folders())
     limits = _build(Limits, raw.get("limits", {}), "limits", base=Limits())
+    grading = _build(Grading, raw.get("grading", {}), "grading", base=Grading())
     assignments = {
         assignment_id: _assignment(assignment_id, table, limits)
         for assignment_id, table in raw.get("assignments", {}).items()
@@ -155,6 +175,7 @@ def load(root: Path | None = None) -> Course:
         folders=folders,
         limits=limits,
         assignments=assignments,
+        grading=grading,
     )
     for assignment in assignments.values():
         notebook = course.path("source", assignment.id, assignment.notebook)

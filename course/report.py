@@ -1,33 +1,127 @@
 """Write what grading found: per submission a Gradescope-style results.json and a feedback.md a
 student can read; for the class, grades.csv rebuilt from every results.json on disk.
+
+Every write below the output folder follows no symlink: a student who can plant one in that folder
+must not be able to make the grader write into anyone's home.
 """
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
-import tempfile
+import secrets
+import stat
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Iterator, Sequence
 
 RESULTS = "results.json"
 FEEDBACK = "feedback.md"
 AUTOGRADED = "autograded"  # nbgrader's folder of graded notebooks: autograded/<student>/<assignment>/
 GRADEBOOK = "grades.csv"
-COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
+COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "integrity"]
+
+# Each folder below the output folder is opened relative to its parent's descriptor, never by path,
+# and O_NOFOLLOW makes a symlink fail instead of being followed.
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class UnsafePath(OSError):
+    """A path below the output folder is a symlink, not a folder, or not a plain name: nothing was written."""
+
+
+def safe_name(name: str) -> str:
+    """`name` if it is one plain path component (a student, assignment or file name), else UnsafePath."""
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\0" in name:
+        raise UnsafePath(f"{name!r} is not a plain file or folder name, so nothing was written for it.")
+    return name
 
 
 def submission_dir(out_dir: Path, student_id: str, assignment_id: str) -> Path:
-    return Path(out_dir) / student_id / assignment_id
+    return Path(out_dir) / safe_name(student_id) / safe_name(assignment_id)
+
+
+@contextmanager
+def open_folder(root: Path, parts: Sequence[str], create: bool = True) -> Iterator[int]:
+    """A descriptor of root/parts..., each part made with os.mkdir when missing (if `create`) and
+    opened relative to its parent with O_NOFOLLOW, so no symlink below `root` is ever followed."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # root: the caller resolved it once
+    try:
+        for part in parts:
+            if create:
+                with suppress(FileExistsError):
+                    os.mkdir(safe_name(part), 0o755, dir_fd=fd)
+            child = _open_child_folder(fd, safe_name(part), root)
+            os.close(fd)
+            fd = child
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _open_child_folder(fd: int, name: str, root: Path) -> int:
+    try:
+        return os.open(name, _FOLDER_FLAGS, dir_fd=fd)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):  # ELOOP: a symlink, refused by O_NOFOLLOW
+            raise UnsafePath(f"{name} under {root} is a symlink or not a folder, so the grader refused to use it.") \
+                from None
+        raise
+
+
+def write_under(root: Path, parts: Sequence[str], data: str | bytes) -> Path:
+    """Write `data` to root/parts... atomically (a temporary file, then a rename in the same folder),
+    following no symlink below `root`; a symlink where the file goes is replaced, its target untouched."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    root = root.resolve()  # the user may name the output folder through symlinks; below it, none
+    *folders, name = [safe_name(part) for part in parts]
+    payload = data.encode() if isinstance(data, str) else data
+    with open_folder(root, folders) as fd:
+        tmp = f".{name}.{secrets.token_hex(8)}"
+        file_fd = os.open(tmp, _NEW_FILE_FLAGS, 0o600, dir_fd=fd)
+        try:
+            with os.fdopen(file_fd, "wb") as handle:
+                handle.write(payload)
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)  # rename() replaces a symlink, never follows it
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp, dir_fd=fd)
+            raise
+    return root.joinpath(*folders, name)
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a killed run never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    """Write via a temporary file and a rename, so a killed run never leaves half a file; a symlink
+    at `path` is replaced, not followed (folders above it are the caller's: prefer `write_under`)."""
+    write_under(Path(path).parent, [Path(path).name], text)
+
+
+def read_under(root: Path, parts: Sequence[str]) -> bytes | None:
+    """The bytes of root/parts..., or None when missing, not a plain file, or when any part below
+    `root` is a symlink."""
+    *folders, name = parts
+    try:
+        with open_folder(Path(root).resolve(), folders, create=False) as fd:
+            # O_NONBLOCK: a planted FIFO must not hang the grader; it is refused just below.
+            file_fd = os.open(safe_name(name), _READ_FLAGS, dir_fd=fd)
+            with os.fdopen(file_fd, "rb") as handle:
+                return handle.read() if stat.S_ISREG(os.fstat(file_fd).st_mode) else None
+    except OSError:  # missing, a symlink, not a file: as if never written
+        return None
+
+
+def read_submission_results(out_dir: Path, student_id: str, assignment_id: str) -> dict | None:
+    """One submission's results.json, or None when it is missing, damaged or reached through a symlink."""
+    data = read_under(out_dir, [student_id, assignment_id, RESULTS])
+    try:
+        return json.loads(data) if data is not None else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
 
 
 def results_json(student_id: str, assignment_id: str, verdict, execution, note: str, fingerprint: str) -> dict:
@@ -134,26 +228,46 @@ def graded_notebook(notebook, execution, results: dict):
 
 
 def write_submission(out_dir: Path, results: dict, title: str, notebook=None, name: str = "") -> Path:
-    """Write feedback.md, the graded notebook as `name` (when there is one), then results.json."""
+    """Write feedback.md, the graded notebook as `name` (when there is one), then results.json, each
+    into out_dir/<student>/<assignment>/ without following a symlink (UnsafePath when one is there)."""
     import nbformat
 
     extra = results["extra_data"]
-    folder = submission_dir(out_dir, extra["student_id"], extra["assignment"])
-    write_atomic(folder / FEEDBACK, feedback_markdown(results, title))
+    folder = [extra["student_id"], extra["assignment"]]
+    write_under(out_dir, [*folder, FEEDBACK], feedback_markdown(results, title))
     if notebook is not None:
-        write_atomic(folder / name, nbformat.writes(notebook))
-    write_atomic(folder / RESULTS, json.dumps(results, indent=2, sort_keys=True) + "\n")  # last: it marks "done"
-    return folder
+        write_under(out_dir, [*folder, name], nbformat.writes(notebook))
+    # Last: results.json marks the submission "done".
+    write_under(out_dir, [*folder, RESULTS], json.dumps(results, indent=2, sort_keys=True) + "\n")
+    return Path(out_dir).resolve().joinpath(*folder)
 
 
 def read_results(out_dir: Path) -> list[dict]:
+    """Every out_dir/<student>/<assignment>/results.json, sorted by student then assignment; folders
+    and files that are symlinks are skipped, as are damaged files (re-graded on the next run)."""
     found = []
-    for path in sorted(Path(out_dir).glob(f"*/*/{RESULTS}")):
-        try:
-            found.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
-            continue  # a damaged file is re-graded on the next run
+    for student in _real_folders(Path(out_dir), []):
+        for assignment in _real_folders(Path(out_dir), [student]):
+            results = read_submission_results(out_dir, student, assignment)
+            if results is not None:
+                found.append(results)
     return found
+
+
+def _real_folders(root: Path, parts: list[str]) -> list[str]:
+    """The names of the folders (not symlinks) in root/parts..., sorted."""
+    try:
+        with open_folder(Path(root).resolve(), parts, create=False) as fd:
+            with os.scandir(fd) as entries:
+                return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+
+
+def integrity_column(results: dict) -> str:
+    """grades.csv's integrity cell: empty when clean (or graded before the scan existed), else "N flagged"."""
+    flags = results.get("extra_data", {}).get("integrity") or []
+    return f"{len(flags)} flagged" if flags else ""
 
 
 def write_gradebook(out_dir: Path) -> str:
@@ -164,8 +278,8 @@ def write_gradebook(out_dir: Path) -> str:
     for results in read_results(out_dir):
         extra = results["extra_data"]
         writer.writerow([extra["student_id"], extra["assignment"], f"{results['score']:g}",
-                         f"{results['max_score']:g}", extra["status"]])
-    write_atomic(Path(out_dir) / GRADEBOOK, buffer.getvalue())
+                         f"{results['max_score']:g}", extra["status"], integrity_column(results)])
+    write_under(out_dir, [GRADEBOOK], buffer.getvalue())
     return buffer.getvalue()
 
 
@@ -176,8 +290,6 @@ def record_in_nbgrader(out_dir: Path, course, db_url: str | None, nbgrader_dir: 
     graded answers. Give either: the gradebook defaults to `nbgrader_dir`/gradebook.db, the course
     folder to the folder of a SQLite gradebook.
     Returns how many submissions were recorded."""
-    import shutil
-
     from nbgrader.api import Gradebook, MissingEntry
 
     from .config import ConfigError
@@ -211,10 +323,9 @@ def record_in_nbgrader(out_dir: Path, course, db_url: str | None, nbgrader_dir: 
                 grade = gradebook.find_grade(test["name"], notebook_id, assignment.id, extra["student_id"])
                 grade.auto_score = test["score"]
             gradebook.db.commit()
-            graded = submission_dir(out_dir, extra["student_id"], assignment.id) / assignment.notebook
-            if graded.is_file():
-                target = Path(nbgrader_dir) / AUTOGRADED / extra["student_id"] / assignment.id / assignment.notebook
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(graded, target)
+            folder = [extra["student_id"], assignment.id, assignment.notebook]
+            graded = read_under(out_dir, folder)
+            if graded is not None:  # no symlink followed below either folder
+                write_under(nbgrader_dir, [AUTOGRADED, *folder], graded)
             recorded += 1
     return recorded

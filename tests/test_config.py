@@ -37,6 +37,13 @@ def test_real_config_loads(course):
     ('notebook = "losses.ipynb"', 'notebook = "nope.ipynb"', "nope.ipynb, which does not exist"),
     ("seed = 5081", "", "missing required key 'seed'"),
     ("test_mse_matches_reference = 2", "test_mse_matches_reference = -2", "positive number of points"),
+    ('tamper_policy = "flag"', 'tamper_policy = "strict"',
+     "'grading.tamper_policy' must be 'flag' or 'zero', got 'strict'"),
+    ('tamper_policy = "flag"', "tamper_policy = 0", "'grading.tamper_policy' must be str"),
+    ("rotate_seed = false", 'rotate_seed = "yes"', "'grading.rotate_seed' must be bool"),
+    ("rotate_seed = false", "rotate_seed = 1", "'grading.rotate_seed' must be bool"),
+    ("cell_timeout = 60", "cell_timeout = true", "'limits.cell_timeout' must be int"),
+    ("[grading]\n", "[grading]\nstrict = true\n", "unknown key 'grading.strict'"),
 ])
 def test_config_errors_are_one_sentence(course_copy, old, new, expected):
     """Does each mistake in course.toml raise one line that says what is wrong and where?"""
@@ -65,3 +72,22 @@ def test_folders_come_from_config(course_copy):
     edit(course_copy, 'release = "release"', 'release = "student_copies"')
     course = load(course_copy)
     assert course.path("release", "01_losses") == course_copy / "student_copies" / "01_losses"
+
+
+def test_grading_defaults(course, course_copy):
+    """Do the committed config and a config without [grading] both flag for the instructor only, with a fixed seed?"""
+    assert course.grading.tamper_policy == "flag" and course.grading.rotate_seed is False
+    text = (course_copy / "course.toml").read_text()
+    start = text.index("[grading]")
+    end = text.index("\n[", start + 1)
+    (course_copy / "course.toml").write_text(text[:start] + text[end + 1:])
+    grading = load(course_copy).grading
+    assert grading.tamper_policy == "flag" and grading.rotate_seed is False
+
+
+def test_grading_keys_take_their_values(course_copy):
+    """Does `tamper_policy = "zero"` and `rotate_seed = true` reach Course.grading as a str and a bool?"""
+    edit(course_copy, 'tamper_policy = "flag"', 'tamper_policy = "zero"')
+    edit(course_copy, "rotate_seed = false", "rotate_seed = true")
+    grading = load(course_copy).grading
+    assert grading.tamper_policy == "zero" and grading.rotate_seed is True
