@@ -1,14 +1,20 @@
-"""Run one submission in its own Jupyter kernel and collect its answers to the grader's calls.
+"""Run one submission in its own sandboxed Jupyter kernel and collect its answers to the grader's calls.
 
 This is the only stage where student code runs, and it runs in the kernel process, never here.
-The grader's inputs go in as the source of a probe cell; the answers come back over the kernel's
-display channel as opaque blobs that only the judge decodes (with `torch.load(weights_only=True)`).
+The grader's inputs go in as the source of probe cells; each probe call carries a fresh nonce, and
+its answer comes back over the kernel's display channel as an opaque blob that only the judge
+decodes (with `torch.load(weights_only=True)`). A probe cell with more than one answer, or one
+whose nonce or key is not the call's, was tampered with: the call gets no answer, and the
+instructor is told.
 """
 from __future__ import annotations
 
+import atexit
 import base64
+import inspect
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -22,13 +28,14 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from traitlets import Int
 
-from .kernels import SandboxedKernelManager
-
+from . import probe as probe_module
 from .config import Assignment, Course
+from .kernels import SandboxedKernelManager
 from .notebook import is_test_cell
 from .probe import OUTCOME_MIME, blob
 
 RECOVER_SECONDS = 5  # how long an interrupted cell gets to stop before its kernel is killed
+NOTEBOOK_OUTPUT_CELLS = 4  # the graded notebook keeps at most this many cells' worth of output_kb in all
 
 
 @dataclass
@@ -41,21 +48,79 @@ class Execution:
     isolation: str = ""  # what the OS enforced around the kernel (course.sandbox)
     restored: list[str] = field(default_factory=list)  # locked cells put back before running
     outputs: dict[int, list] = field(default_factory=dict)  # cell number -> its outputs, for the graded notebook
+    tampering: list[str] = field(default_factory=list)  # what the probe saw that no honest notebook does
+
+
+def _size(content: dict) -> int:
+    return len(json.dumps(content, default=str))
 
 
 class BoundedClient(NotebookClient):
-    """nbclient's client, keeping at most `output_bytes` of text output per cell."""
+    """nbclient's client, keeping at most `output_bytes` of output per cell and `notebook_bytes` in
+    all, of every kind (streams, displays, results, errors, display updates). In a probe cell it
+    keeps only the probe's answers: what a student function prints while the grader calls it is
+    not kept."""
 
     output_bytes = Int(1 << 20).tag(config=True)
+    notebook_bytes = Int(4 << 20).tag(config=True)
+
+    def start_cell(self, probe: bool) -> None:
+        self.probe, self.cell_used, self.cut = probe, 0, False
+        self.notebook_used = getattr(self, "notebook_used", 0)
+
+    def _room(self) -> int:
+        return min(self.output_bytes - self.cell_used, self.notebook_bytes - self.notebook_used)
+
+    def _take(self, size: int) -> bool:
+        if size > self._room():
+            self.cut = True
+            return False
+        self.cell_used += size
+        self.notebook_used += size
+        return True
 
     def output(self, outs, msg, display_id, cell_index):
-        if msg["msg_type"] == "stream":
-            text = msg["content"].get("text", "")
-            used = sum(len(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
-            if used >= self.output_bytes:
+        content = msg["content"]
+        if getattr(self, "probe", False):
+            data = content.get("data") or {}
+            if msg["msg_type"] != "display_data" or OUTCOME_MIME not in data:
                 return None
-            msg["content"]["text"] = text[: self.output_bytes - used]
+            msg = {**msg, "content": {"data": {OUTCOME_MIME: data[OUTCOME_MIME]}, "metadata": {}}}
+            outs.append(nbformat.v4.output_from_msg(msg))
+            return outs[-1]
+        if msg["msg_type"] == "stream":
+            text = content.get("text", "")
+            room = max(0, self._room())
+            if len(text) > room:
+                content["text"], self.cut = text[:room], True
+            if not content["text"]:
+                return None
+            self._take(len(content["text"]))
+            return super().output(outs, msg, display_id, cell_index)
+        if not self._take(_size(content)):
+            return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        if getattr(self, "probe", False) or not self._take(_size(msg["content"])):
+            return None
+        return super()._update_display_id(display_id, msg)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        return None  # widget state is never kept: it is output too, of unbounded size
+
+
+def kernel_env(scratch: Path, threads: int) -> dict:
+    """The kernel's whole environment: an allowlist, never the grader's; HOME and TMPDIR are its own."""
+    home, tmp = scratch / "home", scratch / "tmp"
+    env = {"PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(home),
+           "TMPDIR": str(tmp), "USER": "student", "LOGNAME": "student", "MPLBACKEND": "Agg",
+           "MPLCONFIGDIR": str(home / ".config" / "matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
+           "JUPYTER_CONFIG_DIR": str(home / ".jupyter"), "JUPYTER_DATA_DIR": str(home / ".local" / "share" / "jupyter"),
+           "JUPYTER_RUNTIME_DIR": str(tmp), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+           **{name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}}
+    env.update({k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ})
+    return env
 
 
 def plan_cells(notebook, assignment: Assignment, course: Course) -> list[tuple[int, str]]:
@@ -74,21 +139,50 @@ def plan_cells(notebook, assignment: Assignment, course: Course) -> list[tuple[i
     return plan
 
 
-def probe_cells(calls_blob: bytes, harness_source: str, keys: list[str]) -> list[tuple[str, str]]:
-    """A setup cell that receives the grader's inputs as text, then one cell per call."""
+def probe_cells(calls_blob: bytes, harness_source: str, keys: list[str]) -> list[tuple[str, str, str]]:
+    """A setup cell that builds the probe from its own source (the grader's package is not
+    importable in the kernel) with the grader's inputs as text, then one cell per call, each with a
+    nonce drawn now: (key, nonce, source)."""
     payload = base64.b64encode(calls_blob).decode()
-    setup = (f"from course.probe import Probe as __course_Probe\n"
-             f"__course_run = __course_Probe({payload!r}, {harness_source!r}, globals()).publish\n"
-             "del __course_Probe")
-    return [("setup", setup)] + [(key, f"__course_run({key!r})") for key in keys]
+    setup = ("def __course_setup():\n"
+             "    import sys, threading\n"
+             "    shell = get_ipython()\n"
+             "    for callbacks in shell.events.callbacks.values():\n"
+             "        callbacks.clear()  # a notebook's hooks do not run around the grader's calls\n"
+             "    shell.ast_transformers.clear()\n"
+             "    shell.input_transformers_post.clear()\n"
+             "    shell.input_transformers_cleanup[:] = [t for t in shell.input_transformers_cleanup\n"
+             "                                          if getattr(t, '__module__', '').startswith('IPython.')]\n"
+             "    sys.settrace(None); sys.setprofile(None); threading.settrace(None); threading.setprofile(None)\n"
+             "    namespace = {'__name__': 'course_probe'}\n"
+             f"    exec(compile({inspect.getsource(probe_module)!r}, '<course probe>', 'exec'), namespace)\n"
+             f"    return namespace['Probe']({payload!r}, {harness_source!r}, globals()).publish\n"
+             "__course_run = __course_setup()\n"
+             "del __course_setup")
+    cells = [("setup", "", setup)]
+    for key in keys:
+        nonce = secrets.token_hex(16)
+        cells.append((key, nonce, f"__course_run({key!r}, {nonce!r})"))
+    return cells
 
 
-def _outcome(cell) -> dict | None:
+def read_answer(cell, key: str, nonce: str) -> tuple[str | None, str | None]:
+    """(the blob answering `key`, what was wrong): exactly one answer, carrying this call's key and
+    nonce, is an answer; anything else is tampering and answers nothing."""
+    answers = []
     for output in cell.get("outputs", []):
         data = output.get("data", {}).get(OUTCOME_MIME)
-        if data:
-            return json.loads(data) if isinstance(data, str) else data
-    return None
+        if data is not None:
+            answers.append(json.loads(data) if isinstance(data, str) else data)
+    if not answers:
+        return None, None
+    if len(answers) > 1:
+        return None, f"the grader's call {key!r} got {len(answers)} answers (an answer was forged)"
+    answer = answers[0]
+    if not isinstance(answer, dict) or answer.get("key") != key or answer.get("nonce") != nonce \
+            or not isinstance(answer.get("blob"), str):
+        return None, f"the answer to the grader's call {key!r} was not the probe's (an answer was forged)"
+    return answer["blob"], None
 
 
 def _error(cell) -> str | None:
@@ -100,35 +194,35 @@ def _error(cell) -> str | None:
 
 
 def execute(notebook, name: str, assignment: Assignment, course: Course,
-            calls_blob: bytes, harness_source: str, calls: dict, hide: list[Path] = ()) -> Execution:
-    """Execute the submission, then ask its kernel to answer every call in `keys`.
+            calls_blob: bytes, harness_source: str, calls: dict, isolate: bool = True) -> Execution:
+    """Execute the submission, then ask its kernel to answer every call in `calls`.
 
     A cell that kills the kernel is skipped and the notebook replayed without it, so the tests
     that can still run are run. Everything stops when the notebook budget is spent. The kernel sees
-    its own scratch folder, the data (read-only), and none of `hide`.
+    the system, the Python environment and the data (read-only) and its own scratch folder; when
+    this returns, every process it started has ended. `isolate=False` is --unsafe-no-isolation.
     """
     started = time.monotonic()
     result = Execution()
     limits = assignment.limits
     deadline = started + limits.notebook_timeout
-    steps = [("cell", n, src) for n, src in plan_cells(notebook, assignment, course)]
-    steps += [("probe", key, src) for key, src in probe_cells(calls_blob, harness_source, list(calls))]
+    steps = [("cell", n, "", src) for n, src in plan_cells(notebook, assignment, course)]
+    steps += [("probe", key, nonce, src) for key, nonce, src in probe_cells(calls_blob, harness_source, list(calls))]
     functions = {key: call.fn for key, call in calls.items()}
     skipped: set[int] = set()
-    parent = scratch_parent()
-    scratch = Path(tempfile.mkdtemp(dir=parent))
-    (scratch / "work").mkdir()
-    (scratch / "ipc").mkdir()
+    scratch = Path(tempfile.mkdtemp(dir=grader_dir()))
+    for folder in ("root", "work", "ipc", "home", "tmp"):
+        (scratch / folder).mkdir()
     nbformat.write(notebook, str(scratch / "work" / name))
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     sandbox = {
         "memory_mb": limits.memory_mb,
         "threads": limits.threads,
-        # Other submissions' scratch folders share `parent`: hide it, keep our own.
-        "hide": sorted({str(p) for p in map(Path, hide) if _hideable(p, course)} | {str(parent)}),
-        "readonly": [str(course.data_dir)],
+        "isolate": isolate,
+        "box": {"root": str(scratch / "root"), "tmp": str(scratch / "tmp"), "home": str(scratch / "home"),
+                "writable": [str(scratch / f) for f in ("work", "ipc", "home", "tmp")],
+                "readonly": [str(course.data_dir)]},
     }
-
+    env = kernel_env(scratch, limits.threads)
     try:
         while True:
             restart = _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, functions)
@@ -141,19 +235,23 @@ def execute(notebook, name: str, assignment: Assignment, course: Course,
     return result
 
 
-def scratch_parent() -> Path:
-    """Where kernels' scratch folders (and the graders' gradebooks) live; every kernel sees only its own."""
-    parent = Path(tempfile.gettempdir()) / "course-kernels"
-    parent.mkdir(exist_ok=True)
-    return parent
+_GRADER_DIR: Path | None = None
 
 
-def _hideable(path: Path, course: Course) -> bool:
-    """A folder may be emptied for the kernel unless the kernel needs what is in it: this Python
-    environment, the course package, or the data."""
-    path = Path(path).resolve()
-    needed = [Path(sys.prefix).resolve(), Path(__file__).resolve().parent, course.data_dir.resolve()]
-    return not any(n == path or path in n.parents for n in needed)
+def grader_dir() -> Path:
+    """This run's private folder (mode 0700, made once per `course grade` before its workers fork):
+    kernels' scratch folders and the gradebooks for restoring cells. No kernel ever sees it: each
+    one's filesystem holds its own scratch folders alone."""
+    global _GRADER_DIR
+    if _GRADER_DIR is None or not _GRADER_DIR.is_dir():
+        _GRADER_DIR = Path(tempfile.mkdtemp(prefix="course-grade-"))
+        atexit.register(_remove_grader_dir, _GRADER_DIR, os.getpid())
+    return _GRADER_DIR
+
+
+def _remove_grader_dir(path: Path, owner: int) -> None:
+    if os.getpid() == owner:  # forked workers share it; its maker removes it
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, functions) -> int | None:
@@ -162,7 +260,8 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, 
     A cell past its time is interrupted by nbclient (interrupt_on_timeout); one that ignores the
     interrupt is killed by a watchdog RECOVER_SECONDS later, which ends this pass. A student
     function that timed out once is not called again: its other calls are answered with the
-    timeout, so one endless loop cannot use up the budget of every other test."""
+    timeout, so one endless loop cannot use up the budget of every other test. When the pass ends,
+    the kernel and everything it started are killed before anything is written."""
     stuck: dict[str, str] = {}
     result.outputs.clear()  # a replay runs the cells again
     client = BoundedClient(
@@ -171,54 +270,72 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, 
         kernel_manager_class=SandboxedKernelManager,
         allow_errors=True,
         interrupt_on_timeout=True,
+        store_widget_state=False,
         output_bytes=limits.output_kb * 1024,
+        notebook_bytes=limits.output_kb * 1024 * NOTEBOOK_OUTPUT_CELLS,
     )
     client.km = client.create_kernel_manager()
     # Unix sockets, not TCP: the kernel has no network, and nothing else can connect to it.
     client.km.transport, client.km.ip = "ipc", str(scratch / "ipc" / "kernel")
     client.km.connection_file = str(scratch / "ipc" / "kernel.json")
-    client.km.sandbox = {**sandbox, "keep": str(scratch)}
-    with client.setup_kernel(cwd=str(scratch / "work"), env=env):
-        result.isolation = client.km.provisioner.isolation
-        for position, (kind, label, source) in enumerate(steps):
-            if position in skipped:
-                continue
-            if kind == "probe" and functions.get(label) in stuck:
-                result.outcomes[label] = stuck[functions[label]]
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if kind == "cell":
-                    result.faults.setdefault(label, "not run: the notebook's time budget was used up")
-                continue
-            cell = client.nb.cells[0] = nbformat.v4.new_code_cell(source)
-            client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
-            started = time.monotonic()
-            watchdog = threading.Timer(client.timeout + RECOVER_SECONDS, client.km.provisioner.process.kill)
-            watchdog.start()
-            try:
-                client.execute_cell(cell, 0)
-            except DeadKernelError:
+    client.km.sandbox = sandbox
+    cut: list[int] = []
+    process = None
+    try:
+        with client.setup_kernel(cwd=str(scratch / "work"), env=env):
+            process = client.km.provisioner.process
+            result.isolation = client.km.provisioner.isolation
+            for position, (kind, label, nonce, source) in enumerate(steps):
+                if position in skipped:
+                    continue
+                if kind == "probe" and functions.get(label) in stuck:
+                    result.outcomes[label] = stuck[functions[label]]
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if kind == "cell":
+                        result.faults.setdefault(label, "not run: the notebook's time budget was used up")
+                    continue
+                cell = client.nb.cells[0] = nbformat.v4.new_code_cell(source)
+                client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
+                client.start_cell(probe=kind == "probe")
+                started = time.monotonic()
+                watchdog = threading.Timer(client.timeout + RECOVER_SECONDS, process.kill)
+                watchdog.start()
+                try:
+                    client.execute_cell(cell, 0)
+                except DeadKernelError:
+                    timed_out = time.monotonic() - started >= client.timeout
+                    if kind == "cell":
+                        result.faults[label] = (f"timed out after {client.timeout} s and could not be interrupted"
+                                                if timed_out else "stopped the kernel (it crashed, exited or ran out of memory)")
+                    return position
+                finally:
+                    watchdog.cancel()
                 timed_out = time.monotonic() - started >= client.timeout
                 if kind == "cell":
-                    result.faults[label] = (f"timed out after {client.timeout} s and could not be interrupted"
-                                            if timed_out else "stopped the kernel (it crashed, exited or ran out of memory)")
-                return position
-            finally:
-                watchdog.cancel()
-            timed_out = time.monotonic() - started >= client.timeout
-            if kind == "cell":
-                result.outputs.setdefault(label, []).extend(cell.outputs)
-                error = f"timed out after {client.timeout} s" if timed_out else _error(cell)
-                if error:
-                    result.faults[label] = error
-            elif label != "setup":
-                outcome = _outcome(cell)
-                if timed_out and label in functions:
-                    stuck[functions[label]] = blob({"error": f"TimeoutError: timed out after {client.timeout} s"})
-                    result.outcomes[label] = stuck[functions[label]]
-                elif outcome:
-                    result.outcomes[outcome["key"]] = outcome["blob"]
+                    result.outputs.setdefault(label, []).extend(cell.outputs)
+                    if client.cut:
+                        cut.append(label)
+                    error = f"timed out after {client.timeout} s" if timed_out else _error(cell)
+                    if error:
+                        result.faults[label] = error
+                elif label != "setup":
+                    answer, tampered = read_answer(cell, label, nonce)
+                    if tampered:
+                        result.tampering.append(tampered)
+                        result.outcomes[label] = blob({"error": "TamperingError: the answer could not be trusted"})
+                    elif timed_out and label in functions:
+                        stuck[functions[label]] = blob({"error": f"TimeoutError: timed out after {client.timeout} s"})
+                        result.outcomes[label] = stuck[functions[label]]
+                    elif answer is not None:
+                        result.outcomes[label] = answer
+    finally:
+        if process is not None and not process.kill_and_wait():
+            result.tampering.append("processes it started could not be stopped within 10 s")
+        if cut:
+            kb = limits.output_kb
+            more = f" (also in cell{'s' if len(cut) > 2 else ''} {', '.join(map(str, cut[1:]))})" if len(cut) > 1 else ""
+            result.faults.setdefault(cut[0], f"printed or displayed more than is kept ({kb} KB per cell, "
+                                             f"{kb * NOTEBOOK_OUTPUT_CELLS} KB per notebook); the rest was cut{more}")
     return None
-
-

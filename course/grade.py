@@ -5,18 +5,21 @@ when neither the notebook nor the graders changed.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import inspect
 import json
 import sys
+import tempfile
 import time
+from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
-from . import report
+from . import integrity, report, sandbox
 from .collect import Submission, collect
-from .config import Course, load
-from .execute import Execution, execute
+from .config import ConfigError, Course, load
+from .execute import Execution, execute, grader_dir
 from .kernels import prestart
 from .judge import encode_calls, grader_calls, grader_module, judge
 from .notebook import NotebookError, read_notebook, student_cells
@@ -30,7 +33,9 @@ def fingerprint(course: Course, submission: Submission) -> str:
     for path in graders + sorted(course.path("solutions").rglob("*.py")):
         digest.update(path.name.encode() + path.read_bytes())
     assignment = course.assignment(submission.assignment_id)
-    digest.update(repr((assignment, course.data_dir, submission.note)).encode())
+    if course.grading.rotate_seed:  # a rotated seed is drawn per run: a kept grade stays kept
+        assignment = replace(assignment, seed=0)
+    digest.update(repr((assignment, course.data_dir, course.grading, submission.note)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -40,9 +45,9 @@ def harness_source(course: Course, assignment) -> str:
     return "\n\n".join(inspect.getsource(fn) for fn in getattr(inputs, "HARNESS", []))
 
 
-def grade_submission(course: Course, submission: Submission, hide: list[Path] = ()) -> tuple[dict, object]:
+def grade_submission(course: Course, submission: Submission, isolate: bool = True) -> tuple[dict, object]:
     """Grade one submission; returns its results.json content and the notebook as graded (None when
-    the file is not a notebook). `hide`: folders its kernel must not see."""
+    the file is not a notebook). `isolate=False` is --unsafe-no-isolation."""
     assignment = course.assignment(submission.assignment_id)
     calls = grader_calls(course, assignment)
     try:
@@ -56,7 +61,7 @@ def grade_submission(course: Course, submission: Submission, hide: list[Path] = 
             restored = [f"Locked cells could not be checked against the release ({type(error).__name__})."]
         try:
             execution = execute(notebook, assignment.notebook, assignment, course, encode_calls(calls),
-                                harness_source(course, assignment), calls, hidden_paths(course) + list(hide))
+                                harness_source(course, assignment), calls, isolate)
         except Exception as error:  # never lose a grade: what could not run scores 0, with the reason
             execution = Execution(fatal=f"the grader could not run this notebook ({type(error).__name__}: {error})",
                                   status="not run")
@@ -66,6 +71,9 @@ def grade_submission(course: Course, submission: Submission, hide: list[Path] = 
     verdict = judge(course, assignment, execution.outcomes, cells, not_run, calls)
     results = report.results_json(submission.student_id, submission.assignment_id, verdict, execution,
                                   submission.note, fingerprint(course, submission))
+    results["extra_data"]["seed"] = assignment.seed
+    flags = (integrity.scan_notebook(notebook) if notebook is not None else []) + execution.tampering
+    integrity.apply(results, flags, course.grading.tamper_policy)  # before the graded copy: it shows the held score
     try:
         graded = None if notebook is None else report.graded_notebook(notebook, execution, results)
     except Exception:  # the graded copy is a courtesy; the grade never depends on it
@@ -73,18 +81,37 @@ def grade_submission(course: Course, submission: Submission, hide: list[Path] = 
     return results, graded
 
 
-def hidden_paths(course: Course) -> list[Path]:
-    """What no student kernel may read: graders, reference, source notebooks, examples, git history."""
-    return [course.path(folder) for folder in ("autograder", "solutions", "source", "examples")] + [course.root / ".git"]
+def rotate_seeds(course: Course) -> Course:
+    """With `[grading] rotate_seed`, every assignment's grading seed is drawn anew for this run (from
+    its configured seed and a secret), so hidden inputs learnt from one batch's feedback are not the
+    next batch's. The accuracy thresholds were calibrated over seeds, so they hold for any."""
+    if not course.grading.rotate_seed:
+        return course
+    draw = secrets.randbits(31)
+    assignments = {key: replace(a, seed=(a.seed * 1_000_003 + draw) % 2**31) for key, a in course.assignments.items()}
+    return replace(course, assignments=assignments)
+
+
+def check_sandbox(course: Course, unsafe: bool) -> None:
+    """Refuse to grade where a kernel cannot be isolated, unless the instructor said --unsafe-no-isolation."""
+    if unsafe:
+        print("warning: --unsafe-no-isolation: student code runs with the grader's access to files, network and "
+              "processes; every results.json says so.", file=sys.stderr)
+        return
+    problem = sandbox.check(str(Path(tempfile.mkdtemp(dir=grader_dir()))), [str(course.data_dir)])
+    if problem:
+        raise ConfigError(f"the kernel sandbox cannot be built on this machine ({problem}), so grading was refused: "
+                          "run as root, or allow unprivileged user namespaces (sysctl user.max_user_namespaces, "
+                          "kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns), or pass "
+                          "--unsafe-no-isolation to grade without it.")
 
 
 def _already_graded(course: Course, out_dir: Path, submission: Submission) -> bool:
-    path = report.submission_dir(out_dir, submission.student_id, submission.assignment_id) / report.RESULTS
     try:
-        old = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        old = report.read_submission_results(out_dir, submission.student_id, submission.assignment_id)
+    except OSError:  # an id no folder may have: graded (and refused) again
         return False
-    return old.get("extra_data", {}).get("fingerprint") == fingerprint(course, submission)
+    return bool(old) and old.get("extra_data", {}).get("fingerprint") == fingerprint(course, submission)
 
 
 _COURSE: Course | None = None
@@ -99,13 +126,13 @@ def _start_worker(threads: int) -> None:
     prestart(threads)
 
 
-def _worker(root: str, submission: Submission, out_dir: str, hide: list[str]) -> float:
+def _worker(root: str, submission: Submission, out_dir: str, isolate: bool) -> float:
     """One submission in a worker process: grade it and write its results at once. Returns seconds."""
     global _COURSE
     started = time.monotonic()
     if _COURSE is None or str(_COURSE.root) != root:
         _COURSE = load(Path(root))
-    results, graded = grade_submission(_COURSE, submission, [Path(h) for h in hide])
+    results, graded = grade_submission(_COURSE, submission, isolate)
     name = _COURSE.assignment(submission.assignment_id).notebook
     report.write_submission(Path(out_dir), results, _COURSE.title, graded, name)
     return time.monotonic() - started
@@ -147,11 +174,15 @@ class Progress:
 
 
 def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignment: str | None = None,
-         force: bool = False, nbgrader_db: str | None = None, nbgrader_dir: Path | None = None) -> tuple[str, list[str]]:
+         force: bool = False, nbgrader_db: str | None = None, nbgrader_dir: Path | None = None,
+         unsafe: bool = False) -> tuple[str, list[str]]:
     """Grade every submission under `paths` into `out_dir` (and into an nbgrader gradebook and its
     course folder's autograded/, if given). Returns grades.csv's text and the problems with paths
-    that could not be used."""
+    that could not be used. Refuses (ConfigError) where kernels cannot be isolated, unless `unsafe`."""
     submissions, problems = collect(course, paths, assignment)
+    grader_dir()  # this run's private folder, made before the workers fork so that they share it
+    check_sandbox(course, unsafe)
+    course = rotate_seeds(course)
     todo = [s for s in submissions if force or not _already_graded(course, out_dir, s)]
     if len(todo) < len(submissions):
         print(f"{len(submissions) - len(todo)} submission(s) unchanged since last graded: kept.", file=sys.stderr)
@@ -160,13 +191,12 @@ def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignm
             gradebook_url(course, course.assignment(assignment_id))  # once here, not once per worker
         # Longest budgets first, so that no long submission is left running alone at the end.
         todo.sort(key=lambda s: -course.assignment(s.assignment_id).limits.notebook_timeout)
+        global _COURSE
+        _COURSE = course  # forked workers grade with this run's settings (its seeds among them)
         progress = Progress(todo)
         with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=get_context("fork"),
                                  initializer=_start_worker, initargs=(course.limits.threads,)) as pool:
-            # Kernels must not see the other submissions or the grades either.
-            hide = [str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths]
-            hide.append(str(Path(out_dir).resolve()))
-            futures = {pool.submit(_worker, str(course.root), s, str(out_dir), hide): s for s in todo}
+            futures = {pool.submit(_worker, str(course.root), s, str(out_dir), not unsafe): s for s in todo}
             for future in as_completed(futures):
                 submission, seconds = futures[future], None
                 try:

@@ -65,6 +65,16 @@ def graded(description: str, *, about: str, visible: bool = False):
     return mark
 
 
+NUMBER = re.compile(r"(?<![\w.])[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def redact(error: str) -> str:
+    """A student's exception message without the numbers in it: messages that print their
+    arguments would otherwise hand back the hidden inputs (x0, lr, steps, seeds, shapes)."""
+    kind, colon, message = error.partition(": ")
+    return kind + colon + NUMBER.sub("…", message) if colon else error
+
+
 class Mismatch(AssertionError):
     """A failure written for the student: what differed, never the hidden input or grader code."""
 
@@ -98,7 +108,8 @@ class Case:
         if "error" in o:
             if o["error"].startswith("NotImplementedError"):
                 raise Mismatch(f"`{self.call.fn}` is not implemented yet (it raises NotImplementedError).")
-            raise Mismatch(f"`{self.call.fn}` raised {o['error']} ({self.label}).")
+            where = f" at `{o['line']}`" if o.get("line") else ""
+            raise Mismatch(f"`{self.call.fn}` raised {o['error']}{where} ({self.label}).")
         raise Mismatch(f"`{self.call.fn}` was not answered: {o.get('not_run', 'the notebook stopped before the grader could call it')}.")
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from .config import Assignment, ConfigError, Course
-from .grading import Call, Mismatch, Mistake, Student, sibling
+from .grading import Call, Mismatch, Mistake, Student, redact, sibling
 
 
 @dataclass
@@ -65,11 +65,19 @@ def encode_calls(calls: dict[str, Call]) -> bytes:
 
 
 def decode_outcome(blob: str) -> dict:
+    """The kernel's answer as plain data; a student's exception message is redacted here, once,
+    before any grader or feedback sees it."""
     try:
         outcome = torch.load(io.BytesIO(base64.b64decode(blob)), weights_only=True)
     except Exception:
         return {"error": "its answer could not be read back (was it a plain tensor or number?)"}
-    return outcome if isinstance(outcome, dict) else {"error": "its answer could not be read back"}
+    if not isinstance(outcome, dict):
+        return {"error": "its answer could not be read back"}
+    if isinstance(outcome.get("error"), str):
+        outcome["error"] = redact(outcome["error"])
+    if not isinstance(outcome.get("line", ""), str):
+        outcome.pop("line")
+    return outcome
 
 
 class GradingPlugin:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,24 +18,38 @@ from nbgrader.preprocessors import OverwriteCells
 from .config import Assignment, Course
 from .notebook import read_notebook
 
+def cache_dir() -> Path:
+    """The grader's own cache (mode 0700), outside every course folder; no kernel ever sees it."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course-day5"
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(root, 0o700)
+    return root
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def gradebook_url(course: Course, assignment: Assignment) -> str:
-    """A gradebook holding the assignment's source cells. It is made once per version of the source
-    notebook and shared by every worker (made first by `course grade` before the workers start), in
-    the folder kernels never see."""
-    from .execute import scratch_parent
+    """A gradebook holding the assignment's source cells, made once per version of the source
+    notebook (first by `course grade`, before its workers start) and shared by every worker. A kept
+    one is used only when its digest is the one recorded when it was made; otherwise it is made anew."""
     from .release import generate
 
     source = course.path("source", assignment.id, assignment.notebook).read_bytes()
-    folder = scratch_parent() / "gradebooks" / f"{assignment.id}-{hashlib.sha256(source).hexdigest()[:16]}"
-    if not (folder / "gradebook.db").is_file():
+    folder = cache_dir() / "gradebooks" / f"{assignment.id}-{hashlib.sha256(source).hexdigest()[:16]}"
+    database, digest = folder / "gradebook.db", folder / "gradebook.sha256"
+    if not (database.is_file() and digest.is_file() and digest.read_text() == _digest(database)):
+        shutil.rmtree(folder, ignore_errors=True)
         folder.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=folder.parent))
         generate(course, assignment, scratch)
+        (scratch / "gradebook.sha256").write_text(_digest(scratch / "gradebook.db"))
         try:
             scratch.rename(folder)  # atomic: a worker racing us finds all of it or none
         except OSError:
             shutil.rmtree(scratch, ignore_errors=True)  # another process made it first
-    return f"sqlite:///{folder / 'gradebook.db'}"
+    return f"sqlite:///{database}"
 
 
 def _locked_sources(notebook) -> dict[str, str]:
