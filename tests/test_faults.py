@@ -69,7 +69,7 @@ FAULTS = {
     "os-exit": (insert_after("imports", "import os\nos._exit(1)"), FULL, "stopped the kernel"),
     "kernel-killed": (insert_after("bce", "import os\nos.kill(os.getpid(), 9)"), FULL, "stopped the kernel"),
     "exception-in-cell": (prepend_to("bce", "raise ValueError('half-finished idea')"), FULL - 4, "raised ValueError: half-finished idea"),
-    "prints-100mb": (insert_after("imports", "print('x' * 100_000_000)"), FULL, "ran without problems"),
+    "prints-100mb": (insert_after("imports", "print('x' * 100_000_000)"), FULL, "the rest was cut"),
     "deletes-its-folder": (insert_after("imports", "import os, shutil\nshutil.rmtree(os.path.abspath('..'), ignore_errors=True)"),
                            FULL, "ran without problems"),
     "test-cells-deleted": (delete_test_cells, FULL, "was missing; it was put back"),
