@@ -331,7 +331,7 @@ def enter(box: dict, status_fd: int) -> tuple[int, str]:
             uid, gid = os.geteuid(), os.getegid()
         else:
             uid = gid = UNPRIVILEGED_UID_BASE + slot
-            for path in box["writable"] + [box["tmp"]]:
+            for path in box["writable"]:
                 for folder, _, files in os.walk(path):
                     os.chown(folder, uid, gid)
                     for name in files:

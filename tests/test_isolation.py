@@ -313,3 +313,41 @@ def cross_entropy_manual(logits, targets):
     graded, _ = grade_submission(course, Submission("mallory", "01_losses", path))
     failed = {t["name"] for t in graded["tests"] if t["score"] < t["max_score"]}
     assert {"test_cross_entropy_matches_reference", "test_cross_entropy_stable_for_large_logits"} <= failed
+
+
+def test_grading_refuses_without_isolation(course, tmp_path, monkeypatch):
+    """Where the sandbox cannot be built, does `course grade` refuse before any kernel starts, in one sentence?"""
+    from course import grade as grading
+    from course.config import ConfigError
+
+    monkeypatch.setattr(grading.sandbox, "check", lambda *a: "unshare: Operation not permitted")
+    with pytest.raises(ConfigError, match="grading was refused.*--unsafe-no-isolation"):
+        grading.main(course=course, paths=[course.path("examples", "submitted", "perfect", "01_losses")],
+                     out_dir=tmp_path / "out", jobs=1)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unsafe_mode_says_so_in_every_result(course):
+    """With --unsafe-no-isolation, is the submission still graded, and does its results.json say it was not isolated?"""
+    from course.collect import Submission
+    from course.grade import grade_submission
+
+    path = course.path("examples", "submitted", "perfect", "01_losses", "losses.ipynb")
+    graded, _ = grade_submission(course, Submission("perfect", "01_losses", path), isolate=False)
+    assert graded["score"] == 19
+    assert graded["extra_data"]["isolation"].startswith("NOT ISOLATED")
+
+
+def test_rotated_seeds_differ_per_run_and_keep_kept_grades(course):
+    """With rotate_seed, does each run draw new seeds while an unchanged submission keeps its fingerprint?"""
+    from dataclasses import replace
+
+    from course.collect import Submission
+    from course.grade import fingerprint, rotate_seeds
+
+    rotating = replace(course, grading=replace(course.grading, rotate_seed=True))
+    first, second = rotate_seeds(rotating), rotate_seeds(rotating)
+    assert first.assignment("01_losses").seed != second.assignment("01_losses").seed
+    submission = Submission("perfect", "01_losses", course.path("examples", "submitted", "perfect", "01_losses", "losses.ipynb"))
+    assert fingerprint(first, submission) == fingerprint(second, submission)
+    assert rotate_seeds(course) is course
