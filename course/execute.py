@@ -33,6 +33,7 @@ from .config import Assignment, Course
 from .kernels import SandboxedKernelManager
 from .notebook import is_test_cell
 from .probe import OUTCOME_MIME, blob
+from .sandbox import make_box
 
 RECOVER_SECONDS = 5  # how long an interrupted cell gets to stop before its kernel is killed
 NOTEBOOK_OUTPUT_CELLS = 4  # the graded notebook keeps at most this many cells' worth of output_kb in all
@@ -211,17 +212,9 @@ def execute(notebook, name: str, assignment: Assignment, course: Course,
     functions = {key: call.fn for key, call in calls.items()}
     skipped: set[int] = set()
     scratch = Path(tempfile.mkdtemp(dir=grader_dir()))
-    for folder in ("root", "work", "ipc", "home", "tmp"):
-        (scratch / folder).mkdir()
+    box = make_box(str(scratch), [str(course.data_dir)])
     nbformat.write(notebook, str(scratch / "work" / name))
-    sandbox = {
-        "memory_mb": limits.memory_mb,
-        "threads": limits.threads,
-        "isolate": isolate,
-        "box": {"root": str(scratch / "root"), "tmp": str(scratch / "tmp"), "home": str(scratch / "home"),
-                "writable": [str(scratch / f) for f in ("work", "ipc", "home", "tmp")],
-                "readonly": [str(course.data_dir)]},
-    }
+    sandbox = {"memory_mb": limits.memory_mb, "threads": limits.threads, "isolate": isolate, "box": box}
     env = kernel_env(scratch, limits.threads)
     try:
         while True:

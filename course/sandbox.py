@@ -191,11 +191,16 @@ def build_root(box: dict, uid: int, gid: int) -> None:
 
 # --- 4: giving up every privilege -------------------------------------------------------------------
 
-def _drop_capabilities() -> None:
-    """Empty the bounding and ambient sets, then every capability set of this process."""
+def _drop_bounding_set() -> None:
+    """No capability can ever be regained, not even through a file's capabilities."""
     last = int(open("/proc/sys/kernel/cap_last_cap").read())
     for cap in range(last + 1):
         _prctl(PR_CAPBSET_DROP, cap, f"drop capability {cap}")
+
+
+def _drop_capabilities() -> None:
+    """Empty the bounding and ambient sets, then every capability set of this process."""
+    _drop_bounding_set()
     _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, "clear ambient capabilities")
     header = struct.pack("II", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = bytes(24)  # two (effective, permitted, inheritable) triples, all empty
@@ -213,9 +218,7 @@ def lock_and_drop(userns: bool, uid: int, gid: int) -> None:
         _map_self(uid, gid, uid, gid)
         _drop_capabilities()
     else:
-        last = int(open("/proc/sys/kernel/cap_last_cap").read())
-        for cap in range(last + 1):
-            _prctl(PR_CAPBSET_DROP, cap, f"drop capability {cap}")
+        _drop_bounding_set()
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)  # from root to another uid: every capability set is emptied
@@ -356,13 +359,19 @@ def enter(box: dict, status_fd: int) -> tuple[int, str]:
     return uid, holds
 
 
+def make_box(scratch: str, readonly: list[str]) -> dict:
+    """The folders of one kernel's box under `scratch` (made here): an empty root for the new /,
+    and its own work, ipc, home and tmp folders; `readonly` (the data) is bound read-only."""
+    for folder in ("root", "work", "ipc", "home", "tmp"):
+        os.makedirs(os.path.join(scratch, folder), exist_ok=True)
+    return {"root": f"{scratch}/root", "tmp": f"{scratch}/tmp", "home": f"{scratch}/home", "readonly": readonly,
+            "writable": [f"{scratch}/{f}" for f in ("work", "ipc", "home", "tmp")]}
+
+
 def check(scratch: str, readonly: list[str]) -> str | None:
     """Build a box in a forked child, as for a kernel, and try from inside what an attacker would.
     Returns None when it holds, else one sentence saying what failed."""
-    for folder in ("root", "work", "ipc", "home", "tmp"):
-        os.makedirs(os.path.join(scratch, folder), exist_ok=True)
-    box = {"root": f"{scratch}/root", "tmp": f"{scratch}/tmp", "home": f"{scratch}/home", "readonly": readonly,
-           "writable": [f"{scratch}/{f}" for f in ("work", "ipc", "home", "tmp")]}
+    box = make_box(scratch, readonly)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
