@@ -351,3 +351,27 @@ def test_rotated_seeds_differ_per_run_and_keep_kept_grades(course):
     submission = Submission("perfect", "01_losses", course.path("examples", "submitted", "perfect", "01_losses", "losses.ipynb"))
     assert fingerprint(first, submission) == fingerprint(second, submission)
     assert rotate_seeds(course) is course
+
+
+@pytest.mark.parametrize("who", ["host_blank", "host_correct", "neighbour_blank", "neighbour_correct",
+                                 "forger_blank", "forger_correct"])
+def test_every_attacker_is_flagged_for_the_instructor_only(attacked, who):
+    """Is each attack in extra_data.integrity and grades.csv, and nowhere in what the student reads?"""
+    graded = results(attacked, who)
+    assert graded["extra_data"]["integrity"], who
+    row = next(line for line in (attacked["out"] / "grades.csv").read_text().splitlines() if line.startswith(who + ","))
+    assert "flagged" in row
+    feedback = (attacked["out"] / who / "01_losses" / "feedback.md").read_text()
+    assert not any(flag in feedback for flag in graded["extra_data"]["integrity"])
+
+
+def test_a_dead_template_is_replaced(course):
+    """When a worker's kernel template dies, is the next submission still graded?"""
+    from course.collect import Submission
+    from course.grade import grade_submission
+    from course.kernels import Template
+
+    Template.get(course.limits.threads).process.kill()
+    path = course.path("examples", "submitted", "perfect", "01_losses", "losses.ipynb")
+    graded, _ = grade_submission(course, Submission("perfect", "01_losses", path))
+    assert graded["score"] == 19, graded["output"]
