@@ -1,21 +1,27 @@
 """The hidden calls for 03_mnist_optimizers, and the harness functions that run the student's code on
 real MNIST inside the student's kernel.
 
-The harness is the only place training happens at grading time: it loads MNIST itself from the
-notebook's DATA_DIR (which the engine sets), trains with the student's make_model and train on the
-grader's configs under budget.BUDGET, and measures accuracy itself (eval mode, no grad, full test
-set), so a broken evaluate costs only the evaluate tests. Smaller instrumented runs check the loop's
-structure (train mode, zero_grad, clipping, scheduler steps), evaluate and run_experiment. Every
-seed is the grading seed. Harness functions run as fn(student_namespace, *args): each imports what
-it needs in its body, and returns only numbers, strings, tensors and containers of them.
+The harness is the only place training happens at grading time: it loads the training data from the
+notebook's DATA_DIR (which the engine sets, and the student could change), builds the student's
+make_model, loads the grader's own initial weights into it, and trains it with the student's train
+on the grader's configs under budget.BUDGET. Nothing it measures there is trusted for a score: each
+budget run sends back the trained weights and the loss history, and the judge measures the accuracy
+on its own MNIST and checks the history against the budget (measure.py). What the kernel measured
+itself (its accuracy, its optimizer-step count, a fingerprint of its data) comes back too, for
+`course calibrate` (which runs the trusted reference) and for the instructor's notes (integrity.py).
+Smaller instrumented runs check the loop's structure (train mode, zero_grad, clipping, scheduler
+steps), evaluate and run_experiment. Every seed is the grading seed. Harness functions run as
+fn(student_namespace, *args): each imports what it needs in its body, and returns only numbers,
+strings, tensors and containers of them.
 """
 from course.grading import Call, sibling
 
 budget = sibling(__file__, "budget")
 
 MAX_GRAD_NORM = 0.05  # far below this MLP's gradient norms, so every step must be clipped
-# Adam first: a model not reset after it starts the next config visibly lower than 2.3.
-FAIR_CONFIGS = {name: budget.CONFIGS[name] for name in ("adam", "sgd_momentum", "adam_lr_0.1")}
+# Adam first: a model not reset after it starts the next config visibly lower than 2.3. Named by what they
+# are, since feedback quotes the names: never the grader's own config names.
+FAIR_CONFIGS = {budget.describe(budget.CONFIGS[name]): budget.CONFIGS[name] for name in ("adam", "sgd_momentum", "adam_lr_0.1")}
 EXPERIMENT_GROUPS = ("OPTIMIZERS", "LEARNING_RATES", "SCHEDULES", "LOSSES")
 
 
@@ -37,6 +43,12 @@ def student_call(student, name, *args, **kwargs):
         raise StudentError(f"`{name}` raised {type(error).__name__}: {error}"[:300]) from None
 
 
+def mnist_normalised(images):
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float32, normalised with the training set's mean and std.
+    In place after the one copy .float() makes; the judge normalises its own MNIST with this too."""
+    return images.float().div_(255).sub_(0.1307).div_(0.3081).unsqueeze(1)
+
+
 def grader_data(root, train_size, _cache={}):
     """MNIST normalised once per call, first train_size training images and the full test set, as
     fresh tensors (a train that edits its data in place cannot spoil the next run). Only the raw
@@ -46,13 +58,18 @@ def grader_data(root, train_size, _cache={}):
 
     if root not in _cache:
         _cache[root] = {train: torchvision.datasets.MNIST(root, train=train, download=False) for train in (True, False)}
-
-    def normalised(images):  # (N, 28, 28) uint8 -> (N, 1, 28, 28) float32
-        return images.float().div_(255).sub_(0.1307).div_(0.3081).unsqueeze(1)
-
     train, test = _cache[root][True], _cache[root][False]
-    return {"x_train": normalised(train.data[:train_size]), "y_train": train.targets[:train_size].clone(),
-            "x_test": normalised(test.data), "y_test": test.targets.clone()}
+    return {"x_train": mnist_normalised(train.data[:train_size]), "y_train": train.targets[:train_size].clone(),
+            "x_test": mnist_normalised(test.data), "y_test": test.targets.clone()}
+
+
+def data_fingerprint(data):
+    """What the kernel's data was, in four numbers the judge computes from its own MNIST too: the
+    number of training images and the float64 sum of their pixels, and the same for the test set."""
+    import torch
+
+    return [len(data["x_train"]), float(data["x_train"].sum(dtype=torch.float64)),
+            len(data["x_test"]), float(data["x_test"].sum(dtype=torch.float64))]
 
 
 def grader_mlp():
@@ -61,6 +78,28 @@ def grader_mlp():
 
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2),
                          nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+
+
+def load_initial_weights(model, seed):
+    """Overwrite the parameters of the student's model with the grader's initial weights: the lesson's
+    MLP built under torch.manual_seed(seed), copied in parameter order. Whatever make_model built
+    (weights trained at import time included) is replaced; the judge builds the same weights itself."""
+    import torch
+
+    torch.manual_seed(seed)
+    initial = list(grader_mlp().parameters())
+    params = list(model.parameters())
+    if [tuple(p.shape) for p in params] != [tuple(q.shape) for q in initial]:
+        raise StudentError("make_model() does not build the lesson's MLP (its parameters differ in number or "
+                           "shape): the grader trains your train() from its own initial weights for that MLP.")
+    with torch.no_grad():
+        for p, q in zip(params, initial):
+            p.copy_(q)
+
+
+def weights_of(model):
+    """The model's parameters, in order, as plain tensors: what the judge measures."""
+    return [p.detach().clone() for p in model.parameters()]
 
 
 def grader_optimizer(parameters, config):
@@ -95,17 +134,26 @@ def history(losses, name="train"):
 
 
 def train_on_budget(student, config, budget, seed):
-    """The student's make_model and train on one grader config under the grading budget; the
-    accuracy is the grader's own measurement of the trained weights."""
+    """The student's make_model, loaded with the grader's initial weights, trained by the student's train
+    on one grader config under the grading budget. What counts comes back as data for the judge: the
+    trained weights and the loss history. The kernel's own accuracy, its count of optimizer steps and
+    its data's fingerprint come back for `course calibrate` and the instructor's notes only."""
     import torch
 
     data = grader_data(student["DATA_DIR"], budget["train_size"])
-    torch.manual_seed(seed)  # the initial weights
+    fingerprint = data_fingerprint(data)
+    torch.manual_seed(seed)
     model = student_call(student, "make_model")
+    if not isinstance(model, torch.nn.Module):
+        raise StudentError(f"`make_model` should return an nn.Module; it returned {type(model).__name__}.")
+    load_initial_weights(model, seed)
     optimizer, scheduler = grader_optimizer(model.parameters(), config)
+    steps = [0]
+    optimizer.register_step_pre_hook(lambda *_: steps.__setitem__(0, steps[0] + 1))
     losses = student_call(student, "train", model, optimizer, data, budget["epochs"], budget["batch_size"],
                           scheduler=scheduler, seed=seed)
-    return {"accuracy": grader_accuracy(model, data), "losses": history(losses)}
+    return {"weights": weights_of(model), "losses": history(losses),
+            "accuracy": grader_accuracy(model, data), "optimizer_steps": steps[0], "data": fingerprint}
 
 
 def train_instrumented(student, seed, tiny, max_grad_norm):
@@ -172,7 +220,8 @@ def train_instrumented(student, seed, tiny, max_grad_norm):
 
 def evaluate_instrumented(student, seed, setup):
     """The student's evaluate, twice, on an MLP the grader trained a little and left in train mode (as
-    train() leaves it), watched from outside: the model's mode and autograd at every forward."""
+    train() leaves it), watched from outside: the model's mode and autograd at every forward. The
+    weights it was given come back, so the judge can measure their accuracy itself."""
     import torch
 
     data = grader_data(student["DATA_DIR"], setup["train_size"])
@@ -184,7 +233,7 @@ def evaluate_instrumented(student, seed, setup):
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(data["x_train"][idx]), data["y_train"][idx]).backward()
         optimizer.step()
-    expected = grader_accuracy(model, data)
+    weights, expected = weights_of(model), grader_accuracy(model, data)
     model.train()
     seen = {"forwards": 0, "forwards_in_train": 0, "forwards_with_grad": 0}
 
@@ -198,7 +247,8 @@ def evaluate_instrumented(student, seed, setup):
     for _ in range(2):
         answer = student_call(student, "evaluate", model, data)
         answers.append(answer.item() if isinstance(answer, torch.Tensor) and answer.numel() == 1 else answer)
-    return {**seen, "accuracies": answers, "expected": expected}
+    # The judge measures `weights` on its own test set; `expected` is the kernel's figure, for the notes.
+    return {**seen, "accuracies": answers, "weights": weights, "expected": expected}
 
 
 def run_experiment_instrumented(student, seed, setup, configs):
@@ -324,29 +374,30 @@ def describe_results(student):
     return [str(name) for name in results]
 
 
-HARNESS = [StudentError, student_call, grader_data, grader_mlp, grader_optimizer, grader_accuracy, history,
-           train_on_budget, train_instrumented, evaluate_instrumented, run_experiment_instrumented,
+HARNESS = [StudentError, student_call, mnist_normalised, grader_data, data_fingerprint, grader_mlp,
+           load_initial_weights, weights_of, grader_optimizer, grader_accuracy, history, train_on_budget,
+           train_instrumented, evaluate_instrumented, run_experiment_instrumented,
            describe_model, describe_configs, describe_figure, describe_results]
 
 
 # --- the calls ------------------------------------------------------------------------------------
 
 def grader_inputs(seed: int) -> dict[str, Call]:
+    """The kernel's calls. Labels are shown to students: they describe the optimizer, never the budget,
+    the size of a run or a config's name."""
     calls: dict[str, Call] = {}
-    size = f"{budget.BUDGET['epochs']} epochs on the first {budget.BUDGET['train_size']:,} training images, " \
-           f"batch {budget.BUDGET['batch_size']}"
     for name, config in budget.CONFIGS.items():
         calls[f"budget/{name}"] = Call("train_on_budget", (config, budget.BUDGET, seed), harness=True,
-                                       label=f"{budget.describe(config)}: {size}")
+                                       label=budget.describe(config))
     tiny, fair = budget.TINY, budget.FAIR
     calls["train/plain"] = Call("train_instrumented", (seed, tiny, None), harness=True,
-                                label=f"SGD with a scheduler, {tiny['epochs']} epochs on {tiny['train_size']} images")
+                                label="a short run of SGD with a scheduler")
     calls["train/clipped"] = Call("train_instrumented", (seed, tiny, MAX_GRAD_NORM), harness=True,
-                                  label=f"SGD with max_grad_norm={MAX_GRAD_NORM}")
+                                  label=f"a short run of SGD with max_grad_norm={MAX_GRAD_NORM}")
     calls["evaluate/0"] = Call("evaluate_instrumented", (seed, budget.EVALUATED), harness=True,
                                label="a partly trained MLP on the full test set")
     calls["experiment/fair"] = Call("run_experiment_instrumented", (seed, fair, FAIR_CONFIGS), harness=True,
-                                    label=f"{len(FAIR_CONFIGS)} configs, {fair['epochs']} epoch on {fair['train_size']} images")
+                                    label="a short run of three optimizer configs")
     calls["model/0"] = Call("describe_model", harness=True, label="make_model()")
     calls["configs/0"] = Call("describe_configs", (EXPERIMENT_GROUPS,), harness=True,
                               label=", ".join(EXPERIMENT_GROUPS))

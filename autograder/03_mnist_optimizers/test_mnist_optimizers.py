@@ -1,10 +1,14 @@
 """Hidden graders for 03_mnist_optimizers. Each test is worth the points course.toml gives it.
 
-Training happened in the student's kernel (inputs.py's harness, on the grading seed); these tests
-read what it measured. Accuracy checks compare with thresholds.toml, which `course calibrate` wrote
-from the reference over 10 seeds at exactly this budget (budget.py). Accuracies are counts out of
-10,000 test images, so equalities allow less than one image (1e-6); gradient norms are float32
-sums, so the clipping bound allows 1e-4 relative.
+Training happened in the student's kernel (inputs.py's harness, on the grading seed), but the scores
+rest only on what the judge measures itself (measure.py): the accuracy of the weights each budget run
+sent back, loaded into the lesson's MLP and run on the grader's own MNIST from `course.data_dir`; the
+number of losses in the run's history against the budget's steps; and its first loss against the
+grader's initial weights on the first batch. Accuracy checks compare with thresholds.toml, which
+`course calibrate` wrote from the reference over 10 seeds at exactly this budget (budget.py), measured
+the same way. What the kernel measured itself (loop structure, modes, gradients) is read from the
+harness; where the kernel's own figures disagree with the judge's, integrity.py tells the instructor.
+Gradient norms are float32 sums, so the clipping bound allows 1e-4 relative.
 """
 import math
 
@@ -12,10 +16,11 @@ from course.grading import Mismatch, graded, sibling
 
 budget = sibling(__file__, "budget")
 inputs = sibling(__file__, "inputs")
+measure = sibling(__file__, "measure")
 
 THRESHOLDS = budget.thresholds()["checks"]
 NORM_RTOL = 1e-4  # clip_grad_norm_ leaves norms a few float32 ulps above max_norm
-ACCURACY_ATOL = 1e-6  # far below one image in 10,000 (1e-4); float32 means round at about 1e-7
+ACCURACY_ATOL = 1e-6  # two calls of evaluate in one kernel: the same arithmetic, so far below one image (1e-4)
 LESSON_OPTIMIZERS = [("SGD", 0.01, 0.0, 0.0), ("SGD", 0.01, 0.9, 0.0), ("Adam", 1e-3, 0.0, 0.0), ("AdamW", 1e-3, 0.0, 0.01)]
 SWEEP_LRS = [1e-4, 1e-3, 1e-2, 1e-1]
 
@@ -39,20 +44,66 @@ def run(student, key):
     return case.output()
 
 
-def accuracy_check(student, name):
-    """Compare one calibrated check (budget.CHECKS[name]) with the student's runs."""
+def budget_run(student, course, config: str) -> float:
+    """The test accuracy of the grader's budget run of `config`, as the judge measures it, once its loss
+    history has passed the budget's checks: one loss per step, finite, and starting from the loss of the
+    grader's initial weights on the first batch (so the model started from those weights, untrained, and
+    trained for no more steps than it reported)."""
+    key = f"budget/{config}"
+    seen, case = run(student, key), student.case(key)
+    _config, plan, seed = case.args  # the grader's own call, not anything the kernel said
+    losses = seen.get("losses") if isinstance(seen, dict) else None
+    if not isinstance(losses, list) or not all(isinstance(loss, float) for loss in losses):
+        raise Mismatch(f"train() should return its per-step losses as a list of floats (grader's run: {case.label}).")
+    steps = measure.budget_steps(plan)
+    if len(losses) != steps:
+        more = "more" if len(losses) > steps else "fewer"
+        raise Mismatch(f"On the grader's run ({case.label}), train() returned {len(losses)} losses, {more} than the "
+                       "optimizer steps it was asked for: one loss.item() per batch, for exactly the epochs it is "
+                       "given, each one pass over the data.")
+    if not all(math.isfinite(loss) for loss in losses):
+        raise Mismatch(f"On the grader's run ({case.label}), train() returned a loss that is nan or inf.")
+    gap = measure.first_loss_gap(losses[0], measure.first_losses(
+        str(course.data_dir), plan["train_size"], plan["batch_size"], seed))
+    if gap < 0:
+        raise Mismatch(f"On the grader's run ({case.label}), train()'s first loss was {losses[0]:.4f}, far below the "
+                       "loss of the weights it was given on the first batch: the model must start training from the "
+                       "weights it is given (make_model() builds them fresh, untrained), and the history must start "
+                       "at the first step.")
+    if gap > 0:
+        raise Mismatch(f"On the grader's run ({case.label}), train()'s first loss was {losses[0]:.4f}, far above the "
+                       "loss of the weights it was given on the first batch: each loss should be the batch's mean "
+                       "cross-entropy on the raw logits, recorded from the first step on.")
+    return measure.accuracy(course.data_dir, seen.get("weights"))
+
+
+def _below(shortfall: float) -> str:
+    """How far below a threshold, in words (the threshold itself is not shown)."""
+    if shortfall <= 0.01:
+        return "a little below"
+    if shortfall <= 0.05:
+        return "below"
+    return "well below"
+
+
+def accuracy_check(student, course, name):
+    """Compare one calibrated check (budget.CHECKS[name]) with the judge's measurements of the student's runs."""
     check, threshold = budget.CHECKS[name], THRESHOLDS[name]
     configs = [check.better] + ([check.worse] if check.worse else [])
-    accuracy = {config: run(student, f"budget/{config}")["accuracy"] for config in configs}
+    accuracy = {config: budget_run(student, course, config) for config in configs}
     value = check.value(accuracy)
-    if value < threshold["threshold"]:
-        size = (f"{budget.BUDGET['epochs']} epochs on the first {budget.BUDGET['train_size']:,} training images, "
-                f"batch {budget.BUDGET['batch_size']}")
-        runs = " (" + ", ".join(f"{budget.describe(budget.CONFIGS[c])}: {accuracy[c]:.4f}" for c in configs) + ")"
-        raise Mismatch(f"With your make_model and train ({size}) the {check.what} was {value:.4f}"
-                       f"{runs if check.worse else ''}. "
-                       f"The reference reaches at least {threshold['min']:.4f} on this budget (worst of "
-                       f"{len(threshold['values'])} seeds); passing needs {threshold['threshold']:.4f}.")
+    if value >= threshold["threshold"]:
+        return
+    words = _below(threshold["threshold"] - value)
+    if check.worse:
+        better, worse = (budget.describe(budget.CONFIGS[c]) for c in configs)
+        raise Mismatch(f"With your make_model and train, the grader's runs reached a test accuracy of "
+                       f"{accuracy[check.better]:.4f} with {better} and {accuracy[check.worse]:.4f} with {worse}: "
+                       f"the gap between them is {words} what a correct training loop shows on the grading "
+                       "budget. Does train() use the optimizer it is given?")
+    raise Mismatch(f"With your make_model and train, the grader's run of {budget.describe(budget.CONFIGS[check.better])} "
+                   f"reached a test accuracy of {value:.4f}: {words} what a correct training loop reaches on "
+                   "the grading budget.")
 
 
 # --- make_model and train -------------------------------------------------------------------------
@@ -132,38 +183,39 @@ def test_train_steps_scheduler_once_per_epoch(student):
 
 @graded("On the grader's budget, SGD lr=0.01 momentum=0.9 trained by your train() reaches the reference's "
         "test accuracy, less a small margin.", about="train")
-def test_sgd_momentum_reaches_threshold(student):
-    accuracy_check(student, "sgd_momentum")
+def test_sgd_momentum_reaches_threshold(student, course):
+    accuracy_check(student, course, "sgd_momentum")
 
 
 @graded("On the grader's budget, Adam lr=0.001 with ExponentialLR(gamma=0.5), trained by your train(), "
         "reaches the reference's test accuracy, less a small margin.", about="train")
-def test_scheduled_adam_reaches_threshold(student):
-    accuracy_check(student, "adam_exponential")
+def test_scheduled_adam_reaches_threshold(student, course):
+    accuracy_check(student, course, "adam_exponential")
 
 
 @graded("On the grader's budget, your train() shows the learning rate's effect: Adam at lr=0.1 ends clearly "
         "below Adam at lr=0.001.", about="train")
-def test_adam_lr_0_1_clearly_worse_than_1e_3(student):
-    accuracy_check(student, "adam_lr_gap")
+def test_adam_lr_0_1_clearly_worse_than_1e_3(student, course):
+    accuracy_check(student, course, "adam_lr_gap")
 
 
 # --- evaluate -------------------------------------------------------------------------------------
 
 @graded("evaluate() returns the test accuracy as a fraction in [0, 1], the same on every call.", about="evaluate")
-def test_evaluate_matches_accuracy(student):
+def test_evaluate_matches_accuracy(student, course):
     seen = run(student, "evaluate/0")
+    expected = measure.accuracy(course.data_dir, seen.get("weights"))  # the judge's figure, on its own test set
     first, second = seen["accuracies"]
     if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in (first, second)):
         raise Mismatch(f"evaluate() returned {type(first).__name__}; expected a float such as 0.9731.")
-    if math.isclose(first, 100 * seen["expected"], abs_tol=1e-3):
+    if math.isclose(first, 100 * expected, abs_tol=100 * measure.ONE_IMAGE):
         raise Mismatch(f"evaluate() returned {first:.4g}, a percentage: return a fraction in [0, 1].")
     if not math.isclose(first, second, abs_tol=ACCURACY_ATOL):
         raise Mismatch(f"Two calls of evaluate() on the same model gave {first:.4f} and {second:.4f}: "
                        "evaluation should be deterministic.")
-    if not math.isclose(first, seen["expected"], abs_tol=ACCURACY_ATOL):
+    if not math.isclose(first, expected, abs_tol=measure.ONE_IMAGE):
         raise Mismatch(f"evaluate() returned {first:.4f}; the model's accuracy on the test set, with dropout off, "
-                       f"is {seen['expected']:.4f}.")
+                       f"is {expected:.4f}.")
 
 
 @graded("evaluate() runs the model in eval mode (dropout off) and under torch.no_grad().", about="evaluate")
