@@ -72,7 +72,7 @@ def grade_submission(course: Course, submission: Submission, isolate: bool = Tru
     results = report.results_json(submission.student_id, submission.assignment_id, verdict, execution,
                                   submission.note, fingerprint(course, submission))
     results["extra_data"]["seed"] = assignment.seed
-    flags = (integrity.scan_notebook(notebook) if notebook is not None else []) + execution.tampering
+    flags = (integrity.scan_notebook(notebook) if notebook is not None else []) + execution.tampering + verdict.integrity
     integrity.apply(results, flags, course.grading.tamper_policy)  # before the graded copy: it shows the held score
     try:
         graded = None if notebook is None else report.graded_notebook(notebook, execution, results)
@@ -187,6 +187,8 @@ def main(*, course: Course, paths: list[Path], out_dir: Path, jobs: int, assignm
     if len(todo) < len(submissions):
         print(f"{len(submissions) - len(todo)} submission(s) unchanged since last graded: kept.", file=sys.stderr)
     if todo:
+        import torchvision  # noqa: F401  (imported once here, not once per forked worker; graders read MNIST)
+
         for assignment_id in sorted({s.assignment_id for s in todo}):
             gradebook_url(course, course.assignment(assignment_id))  # once here, not once per worker
         # Longest budgets first, so that no long submission is left running alone at the end.

@@ -33,6 +33,7 @@ class TestResult:
 class Verdict:
     tests: list[TestResult]
     mistakes: list[str]  # every mistake recognised in the submission, "name (function)"
+    integrity: list[str] = field(default_factory=list)  # where the kernel's own figures disagree with the judge's
 
     @property
     def score(self) -> float:
@@ -168,4 +169,15 @@ def judge(course: Course, assignment: Assignment, blobs: dict[str, str], cells: 
         raise ConfigError(f"the graders in {test_dir} could not run (pytest exit code {int(code)}).")
     tests = [plugin.results[name] for name in assignment.tests if name in plugin.results]
     mistakes = sorted({f"{m.name} ({about})" for about, ms in fired.items() for m in ms})
-    return Verdict(tests, mistakes)
+    return Verdict(tests, mistakes, integrity_notes(course, assignment, student))
+
+
+def integrity_notes(course: Course, assignment: Assignment, student: Student) -> list[str]:
+    """The assignment's own instructor-only notes (autograder/<assignment>/integrity.py, when it has
+    one): where what the kernel reported about itself disagrees with what the judge measured."""
+    if not course.path("autograder", assignment.id, "integrity.py").is_file():
+        return []
+    try:
+        return list(grader_module(course, assignment, "integrity").integrity_notes(student, course))
+    except Exception as error:  # a note is a courtesy to the instructor; the grade never depends on it
+        return [f"the integrity notes could not be made ({type(error).__name__})"]

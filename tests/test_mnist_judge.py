@@ -21,7 +21,6 @@ import nbformat
 import pytest
 import torch
 
-import course.judge as judge_module
 from course import calibrate
 from course.collect import Submission
 from course.grade import grade_submission, harness_source
@@ -279,21 +278,14 @@ def attacked(course, base: str, attack: Attack, folder, name: str) -> Submission
 
 
 def grade_with_notes(course, graders, submission):
-    """Grade as `course grade` grades one submission; also return integrity.py's notes on the answers the
-    graders judged. (A pass-through spy on course.judge.recognise_mistakes hands over the judged Student
-    until the engine records the notes in results.json itself.)"""
-    judged = {}
-    recognise = judge_module.recognise_mistakes
-
-    def spy(student, mistakes):
-        judged["student"] = student
-        return recognise(student, mistakes)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(judge_module, "recognise_mistakes", spy)
-        results, _ = grade_submission(course, submission)
+    """Grade as `course grade` grades one submission; return its results and integrity.py's notes, which
+    the engine records for the instructor in results.json's extra_data.integrity (and never in feedback)."""
+    results, _ = grade_submission(course, submission)
     assert results["extra_data"]["status"] == "graded", results["extra_data"]
-    return results, graders[1]["integrity"].integrity_notes(judged["student"], course)
+    notes = [flag for flag in results["extra_data"]["integrity"] if flag.startswith(("budget/", "evaluate/"))]
+    for note in notes:
+        assert note not in results["output"] and all(note not in t["output"] for t in results["tests"])
+    return results, notes
 
 
 @pytest.fixture(scope="module")
