@@ -7,9 +7,12 @@ the correct submission it must gain nothing.
 
 What the judge cannot see, since it never runs student code and the kernel is the student's: work done
 beyond what the history reports. A train() that runs three passes per epoch and returns one pass's losses
-("several-passes-one-reported" below) sends back a history and weights that pass every check; so would one
-that computes the honest first loss, then loads weights trained at import time and invents the rest. The
-harness's own count of optimizer steps sees the first one, as an instructor's note only (integrity.py).
+("several-passes-one-reported" below) sends back a history and weights that pass every check on them;
+the harness's own count of optimizer steps catches it (honest code never steps more often than it has
+batches, so that kernel figure can only fail a run, never pass one). A train() that also hides its extra
+steps from that count (another optimizer object), or that computes the honest first loss and then loads
+weights trained at import time, is beyond what the judge can see: the static scan and the notes are the
+instructor's tools there.
 """
 from __future__ import annotations
 
@@ -330,13 +333,10 @@ def test_attack_in_untouched_release_earns_no_accuracy_points(graded, name):
     nothing but reports a plausible history), does the attack score 0 on the accuracy tests, as the release
     does, and leave the note that names it for the instructor?
 
-    Not caught: "several-passes-one-reported" trains three passes per epoch and reports one. Its weights and its
-    history (the budget's count of losses, an honest first loss) are what an honest train() would send after
-    more training, so the judge scores them; only the harness's count of optimizer steps (a kernel figure,
-    never a score) disagrees, and the instructor is told."""
+    "several-passes-one-reported" trains three passes per epoch and reports one: its weights and history look
+    honest, and the harness's count of optimizer steps catches it."""
     results, notes = graded("untouched", name)
-    if name != "several-passes-one-reported":
-        assert {test: scores(results)[test] for test in THRESHOLD_TESTS} == dict.fromkeys(THRESHOLD_TESTS, 0.0)
+    assert {test: scores(results)[test] for test in THRESHOLD_TESTS} == dict.fromkeys(THRESHOLD_TESTS, 0.0)
     if ATTACKS[name].note:
         assert any(ATTACKS[name].note in note for note in notes), notes
 
@@ -350,7 +350,7 @@ def test_attack_in_correct_submission_gains_nothing(graded, perfect, name):
     results, notes = graded("perfect", name)
     earned, correct = scores(results), scores(perfect[0])
     assert all(score <= correct[test] for test, score in earned.items())
-    if name in ("train-loads-pretrained", "several-passes-all-losses"):
+    if name in ("train-loads-pretrained", "several-passes-all-losses", "several-passes-one-reported"):
         assert all(earned[test] == 0 for test in THRESHOLD_TESTS), results["tests"]
     if name in ("make-model-pretrained", "fake-data-dir"):  # still trained honestly, and measured on the grader's data
         assert all(earned[test] == correct[test] for test in THRESHOLD_TESTS)

@@ -61,6 +61,11 @@ def budget_run(student, course, config: str) -> float:
         raise Mismatch(f"On the grader's run ({case.label}), train() returned {len(losses)} losses, {more} than the "
                        "optimizer steps it was asked for: one loss.item() per batch, for exactly the epochs it is "
                        "given, each one pass over the data.")
+    counted = seen.get("optimizer_steps")
+    if isinstance(counted, int) and counted > steps:  # honest code never steps more often than it has batches
+        raise Mismatch(f"On the grader's run ({case.label}), train() took more optimizer steps than it returned "
+                       "losses: one optimizer.step() and one loss.item() per batch, for exactly the epochs it is "
+                       "given, each one pass over the data.")
     if not all(math.isfinite(loss) for loss in losses):
         raise Mismatch(f"On the grader's run ({case.label}), train() returned a loss that is nan or inf.")
     gap = measure.first_loss_gap(losses[0], measure.first_losses(
