@@ -53,3 +53,11 @@ def test_feedback_never_shows_hidden_inputs_or_grader_code(graded_examples):
         text = path.read_text()
         for leak in ("Traceback", "autograder/", "solutions", "grader_inputs", "def test_", "generator=g"):
             assert leak not in text, f"{path}: {leak}"
+
+
+def test_no_example_is_flagged_but_the_deliberate_tamperer(graded_examples):
+    """Is extra_data.integrity empty for every example (static scan, probe and 03's judge-side notes alike),
+    except the one that patches torch.testing on purpose?"""
+    flagged = sorted(f"{key[0]}/{key[1]}" for key, results in graded_examples.items()
+                     if key != "__out__" and results["extra_data"]["integrity"])
+    assert flagged == ["tampers-with-assert-close/01_losses"], flagged

@@ -40,7 +40,9 @@ def _budget_notes(student, course, key: str) -> list[str]:
     if judged is not None and isinstance(kernel, float) and not math.isclose(kernel, judged, abs_tol=measure.ONE_IMAGE):
         notes.append(f"{key}: kernel reported accuracy {kernel:.4f} but the judge measured {judged:.4f}.")
     steps = seen.get("optimizer_steps")
-    if isinstance(steps, int) and steps != len(losses):
+    # More steps than losses hides work; fewer is an ordinary mistake (a train() that ignores the optimizer
+    # it is given, or never calls step()), which the tests already charge and name.
+    if isinstance(steps, int) and steps > len(losses):
         notes.append(f"{key}: the kernel counted {steps} optimizer steps but train() returned {len(losses)} losses "
                      f"(the budget is {measure.budget_steps(plan)} steps).")
     if losses and isinstance(losses[0], float):
