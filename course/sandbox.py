@@ -270,7 +270,7 @@ def seccomp_program() -> list[tuple[int, int, int, int]]:
     LD_W_ABS, JEQ, JSET, JGE, RET = 0x20, 0x15, 0x45, 0x35, 0x06
     refused = sorted(n for name, n in numbers.items() if name not in _NOT_REFUSED)
     program = [(LD_W_ABS, 0, 0, 4), (JEQ, 1, 0, arch), (RET, 0, 0, SECCOMP_RET_KILL_PROCESS), (LD_W_ABS, 0, 0, 0)]
-    deny_at = lambda here: len_total - 2 - here  # noqa: E731  (jump offsets are relative to the next op)
+    deny_at = lambda here: len_total - 3 - here  # noqa: E731  (to the EPERM return; offsets count from the next op)
     body = []
     if arch == 0xC000003E:
         body.append(("jge", 0x40000000))  # the x32 ABI's numbers: a second way in to every call
