@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import inspect
-import json
 import sys
 import tempfile
 import time
