@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -30,7 +29,7 @@ from traitlets import Int
 
 from . import probe as probe_module
 from .config import Assignment, Course
-from .kernels import SandboxedKernelManager
+from .kernels import SandboxedKernelManager, template_env
 from .notebook import is_test_cell
 from .probe import OUTCOME_MIME, blob
 from .sandbox import make_box
@@ -112,16 +111,13 @@ class BoundedClient(NotebookClient):
 
 
 def kernel_env(scratch: Path, threads: int) -> dict:
-    """The kernel's whole environment: an allowlist, never the grader's; HOME and TMPDIR are its own."""
+    """The kernel's whole environment: the template's allowlist, with HOME, TMPDIR and every
+    per-user folder in the kernel's own scratch folder; never the grader's."""
     home, tmp = scratch / "home", scratch / "tmp"
-    env = {"PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(home),
-           "TMPDIR": str(tmp), "USER": "student", "LOGNAME": "student", "MPLBACKEND": "Agg",
-           "MPLCONFIGDIR": str(home / ".config" / "matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
-           "JUPYTER_CONFIG_DIR": str(home / ".jupyter"), "JUPYTER_DATA_DIR": str(home / ".local" / "share" / "jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(tmp), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-           **{name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}}
-    env.update({k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ})
-    return env
+    return {**template_env(threads), "HOME": str(home), "TMPDIR": str(tmp), "USER": "student", "LOGNAME": "student",
+            "MPLCONFIGDIR": str(home / ".config" / "matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
+            "JUPYTER_CONFIG_DIR": str(home / ".jupyter"), "JUPYTER_DATA_DIR": str(home / ".local" / "share" / "jupyter"),
+            "JUPYTER_RUNTIME_DIR": str(tmp), "PYTHONHASHSEED": "0"}
 
 
 def plan_cells(notebook, assignment: Assignment, course: Course) -> list[tuple[int, str]]:
