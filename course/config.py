@@ -45,9 +45,13 @@ class Limits:
 
 @dataclass(frozen=True)
 class Grading:
-    tamper_policy: str = key(str, "flag", "what a submission flagged by course/integrity.py gets: 'flag' records "
+    tamper_policy: str = key(str, "flag", "what a submission flagged by course/engine/integrity.py gets: 'flag' records "
                              "the flags for the instructor only; 'zero' scores it 0 and holds it for review",
                              choices=("flag", "zero"))
+    submission_pattern: str = key(str, "", "for LMS downloads other than Canvas, Moodle and Blackboard: a Python "
+                                  "regular expression matched at the start of each file's '/'-separated path inside "
+                                  "the download, with nbgrader zip_collect's named groups: student_id, and optionally "
+                                  "timestamp or attempt, late, file_id")
     rotate_seed: bool = key(bool, False, "draw a fresh grading seed for each `course grade` run, derived from each "
                             "assignment's seed; thresholds are calibrated over seeds, so they stay valid")
 
@@ -59,6 +63,8 @@ class Assignment:
     seed: int = key(int, required=True, help="grading-time seed for hidden inputs (never the visible tests' seed)")
     tests: dict = key(dict, required=True, help="graded pytest test name -> points")
     parameters: dict = key(dict, None, "values injected after the notebook's `parameters` cell at grading time")
+    datasets: list = key(list, None, "torchvision datasets the assignment reads from the data folder (e.g. [\"MNIST\"]), "
+                         "checked by `course doctor` before grading")
     limits: Limits = key(Limits, None, "limits for this assignment; unset keys fall back to [limits]")
 
     @property
@@ -83,8 +89,11 @@ class Course:
 
     def assignment(self, assignment_id: str) -> Assignment:
         if assignment_id not in self.assignments:
-            known = ", ".join(self.assignments) or "none"
-            raise ConfigError(f"{CONFIG_NAME}: no assignment '{assignment_id}' (known: {known}).")
+            import difflib
+
+            near = difflib.get_close_matches(assignment_id, list(self.assignments), n=1)
+            hint = f"did you mean {near[0]}?" if near else f"known: {', '.join(self.assignments) or 'none'}."
+            raise ConfigError(f"{CONFIG_NAME}: no assignment '{assignment_id}'; {hint}")
         return self.assignments[assignment_id]
 
 
@@ -122,10 +131,16 @@ def _assignment(assignment_id: str, table: dict, limits: Limits) -> Assignment:
     table = dict(table, id=assignment_id)
     own_limits = _build(Limits, table.pop("limits", {}), f"{where}.limits", base=limits)
     assignment = _build(Assignment, table, where)
+    from .doctor import DATASETS  # the datasets `course doctor` knows how to check
+
+    for name in assignment.datasets or []:
+        if name not in DATASETS:
+            raise ConfigError(f"{CONFIG_NAME}: '{where}.datasets' names {name!r}; known: {', '.join(DATASETS)}.")
     for test, points in assignment.tests.items():
         if not isinstance(points, (int, float)) or isinstance(points, bool) or points <= 0:
             raise ConfigError(f"{CONFIG_NAME}: '{where}.tests.{test}' must be a positive number of points.")
-    return Assignment(**{**assignment.__dict__, "parameters": assignment.parameters or {}, "limits": own_limits})
+    return Assignment(**{**assignment.__dict__, "parameters": assignment.parameters or {},
+                         "datasets": list(assignment.datasets or []), "limits": own_limits})
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -162,6 +177,10 @@ def load(root: Path | None = None) -> Course:
     folders = _build(Folders, raw.get("folders", {}), "folders", base=Folders())
     limits = _build(Limits, raw.get("limits", {}), "limits", base=Limits())
     grading = _build(Grading, raw.get("grading", {}), "grading", base=Grading())
+    if grading.submission_pattern:
+        from .intake.lms import compile_pattern
+
+        compile_pattern(grading.submission_pattern)  # a bad pattern is one sentence now, not at grading
     assignments = {
         assignment_id: _assignment(assignment_id, table, limits)
         for assignment_id, table in raw.get("assignments", {}).items()

@@ -5,7 +5,6 @@ Everything here runs in the judge, on plain data that came back from the kernel.
 """
 from __future__ import annotations
 
-import ast
 import importlib.util
 import math
 import re
@@ -16,6 +15,8 @@ from types import ModuleType
 from typing import Any, Callable
 
 import torch
+
+from .engine import scopes
 
 
 # --- grader modules ------------------------------------------------------------------------------
@@ -118,6 +119,12 @@ class Student:
 
     def __init__(self, calls: dict[str, Call], outcomes: dict[str, dict], cells: list[str]):
         self.calls, self.outcomes, self.cells = calls, outcomes, cells
+        self.notes: list[str] = []  # what a grader could not check, for the instructor only
+
+    def note(self, text: str) -> None:
+        """Tell the instructor, never the student, something a grader could not check."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def case(self, key: str) -> Case:
         return Case(key, self.calls[key], self.outcomes.get(key, {}))
@@ -194,58 +201,18 @@ class Mistake:
 
 # --- reading code --------------------------------------------------------------------------------
 
-def _parse(cell: str) -> ast.Module | None:
-    # IPython magics and shell lines are not Python; blank them so the rest still parses.
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.splitlines())
-    try:
-        return ast.parse(code)
-    except SyntaxError:
-        return None
-
-
-def _names_used(node: ast.AST) -> set[str]:
-    used = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name):
-            used.add(sub.id)
-        elif isinstance(sub, ast.Attribute):
-            used.add(sub.attr)
-        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and re.fullmatch(r"\w+", sub.value):
-            used.add(sub.value)  # getattr(F, "mse_loss")
-    return used
+def builtins_reached(cells: list[str], function: str, forbidden: set[str]) -> scopes.Reached:
+    """The forbidden names `function` reaches (its own body, the notebook's functions it calls,
+    aliases, attribute chains, module-level objects; each name resolved in its own scope, as Python
+    does), and what could not be read statically (`unchecked`: getattr with a computed name, eval,
+    exec...; `defined` is False when no cell defines the function), which is never guessed at: it is
+    for the instructor (`Student.note`)."""
+    return scopes.reached(cells, function, forbidden)
 
 
 def builtins_used(cells: list[str], function: str, forbidden: set[str]) -> set[str]:
-    """The forbidden names `function` reaches: in its own body, in notebook functions it calls, and
-    through import aliases (`from torch.nn.functional import mse_loss as m`)."""
-    defs: dict[str, ast.AST] = {}
-    aliases: dict[str, str] = {}
-    for tree in filter(None, map(_parse, cells)):
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef):
-                defs[node.name] = node
-            elif isinstance(node, ast.ImportFrom):
-                for alias in node.names:
-                    aliases[alias.asname or alias.name] = alias.name
-            elif isinstance(node, ast.Assign):
-                # `m = F.mse_loss`, `crit = nn.MSELoss()`, `f = lambda a, b: ...`
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        if isinstance(node.value, ast.Lambda):
-                            defs[target.id] = node.value
-                        hit = sorted(_names_used(node.value) & forbidden)
-                        if hit:
-                            aliases[target.id] = hit[0]
-    found, seen, todo = set(), set(), [function]
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in defs:
-            continue
-        seen.add(name)
-        used = _names_used(defs[name])
-        found |= {aliases.get(n, n) for n in used} & forbidden
-        todo.extend(n for n in used if n in defs)
-    return found
+    """The forbidden names `function` reaches (see builtins_reached)."""
+    return set(builtins_reached(cells, function, forbidden).used)
 
 
 def normalise_answer(answer: Any) -> str:

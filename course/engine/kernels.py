@@ -1,9 +1,9 @@
 """Student kernels forked from a warm template: interpreter start-up, `import torch` and ipykernel's
 imports are paid once per grading worker instead of once per submission.
 
-A worker starts one template process (`python -m course.kernels`) that imports what every notebook
+A worker starts one template process (`python -m course.engine.kernels`) that imports what every notebook
 needs and then waits. For each kernel it forks a child that isolates and limits itself
-(`course.sandbox`) and becomes an ipykernel on the given connection file. The child is a fresh
+(`course.engine.sandbox`) and becomes an ipykernel on the given connection file. The child is a fresh
 process for each submission, so nothing one student's code does reaches the next student's kernel.
 jupyter_client drives it through `ForkProvisioner`, as if it had launched it itself.
 """
@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import select
+import tempfile
 import threading
 import time
 import uuid
@@ -86,7 +87,7 @@ def template_env(threads: int) -> dict:
     import matplotlib
 
     env = {"PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": matplotlib.get_configdir(), "PYTHONDONTWRITEBYTECODE": "1",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": matplotlib.get_configdir(), "PYTHONDONTWRITEBYTECODE": "1",
            **{name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}}
     # Set on some processors because older OpenBLAS builds crash there; they are not secrets.
     env.update({k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ})
@@ -103,7 +104,7 @@ class Template:
 
     def __init__(self, threads: int):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "course.kernels"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-m", "course.engine.kernels", str(os.getpid())], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=template_env(threads), text=True, bufsize=1, cwd="/")
         self.ready = False
 
@@ -123,12 +124,26 @@ class Template:
             raise RuntimeError("the kernel template stopped answering; a new one is started for the next kernel")
         return line
 
+    def _await_ready(self) -> None:
+        """With the lock held: wait for the template's "ready" (its imports done), once."""
+        if not self.ready:
+            if not self._readline(TEMPLATE_START_SECONDS).startswith("ready"):
+                raise RuntimeError("the kernel template process did not start")
+            self.ready = True
+
+    def wait_ready(self) -> bool:
+        """Block until the template has imported what kernels need, as its first fork would; True when
+        it has. A template that died or hung is left for the next fork to replace, as in any batch."""
+        with self._lock:
+            try:
+                self._await_ready()
+                return True
+            except RuntimeError:
+                return False
+
     def fork(self, request: dict) -> dict:
         with self._lock:
-            if not self.ready:
-                if not self._readline(TEMPLATE_START_SECONDS).startswith("ready"):
-                    raise RuntimeError("the kernel template process did not start")
-                self.ready = True
+            self._await_ready()
             try:
                 self.process.stdin.write(json.dumps(request) + "\n")
                 self.process.stdin.flush()
@@ -146,9 +161,9 @@ class Template:
             return cls.get(threads).fork(request)
 
 
-def prestart(threads: int = 1) -> None:
-    """A grading worker's initializer: start its template now, without waiting for it."""
-    Template.get(threads)
+def prestart(threads: int = 1) -> "Template":
+    """A grading worker's initializer: start its template now (`wait_ready` waits for its imports)."""
+    return Template.get(threads)
 
 
 class ForkProvisioner(LocalProvisioner):
@@ -220,6 +235,7 @@ def _child(request: dict, status_fd: int) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    tempfile.tempdir = None  # the template's cached /tmp is read-only here: the kernel's own TMPDIR instead
     os.write(status_fd, f"ok {holds}\n".encode())
     os.close(status_fd)
     for name in [m for m in sys.modules if m == "course" or m.startswith("course.")]:
@@ -253,15 +269,19 @@ def _status(read_fd: int) -> dict:
     return reply
 
 
-def serve() -> None:
-    """Import once, then fork a kernel per request line on stdin; answer with its pid."""
+def serve(worker: int) -> None:
+    """Import once, then fork a kernel per request line on stdin; answer with its pid. `worker`: the
+    pid of the grading worker that started it."""
+    from . import sandbox
+
+    sandbox.die_with_parent()  # a template never outlives its grading worker, not even while it imports
+    if os.getppid() != worker:  # the worker died before the line above took hold
+        os._exit(1)
     import torch  # noqa: F401  (the point: imported before forking)
     import torchvision  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
-    from . import sandbox
 
-    sandbox.die_with_parent()  # a template never outlives its grading worker
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the OS
     print("ready", flush=True)
     for line in sys.stdin:
@@ -292,4 +312,4 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    serve()
+    serve(int(sys.argv[1]))

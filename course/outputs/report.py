@@ -19,9 +19,11 @@ from typing import Iterator, Sequence
 
 RESULTS = "results.json"
 FEEDBACK = "feedback.md"
+FEEDBACK_PAGE = "feedback.html"
 AUTOGRADED = "autograded"  # nbgrader's folder of graded notebooks: autograded/<student>/<assignment>/
 GRADEBOOK = "grades.csv"
 COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "integrity"]
+GRADER_ERROR = "grader-error"  # the grader's side failed: no score, graded again on the next run
 
 # Each folder below the output folder is opened relative to its parent's descriptor, never by path,
 # and O_NOFOLLOW makes a symlink fail instead of being followed.
@@ -153,10 +155,39 @@ def results_json(student_id: str, assignment_id: str, verdict, execution, note: 
             "status": execution.status,
             "isolation": execution.isolation,
             "mistakes": verdict.mistakes,
+            "mistake_shorts": dict(getattr(verdict, "shorts", {})),  # mistake name -> "Short NN — title"
             "grader_errors": [f"{t.name}: {t.internal}" for t in verdict.tests if t.internal],
+            "grader_notes": list(getattr(verdict, "notes", [])),  # what a grader could not check; instructor only
+            "curves": list(getattr(verdict, "curves", [])),  # grader runs' loss curves beside the reference's
             "fingerprint": fingerprint,
         },
     }
+
+
+def grader_error_results(student_id: str, assignment_id: str, reason: str, max_score: float) -> dict:
+    """results.json for a submission the grader failed on: no score, nothing said against the student's
+    work, the reason for the instructor only, and no fingerprint, so the next run grades it again."""
+    return {
+        "score": None,
+        "max_score": max_score,
+        "output": "Your notebook has not been graded yet: the grader had a problem of its own, not one in your "
+                  "work. Your instructor has been told, and it will be graded again.",
+        "execution_time": 0.0,
+        "tests": [],
+        "extra_data": {
+            "student_id": student_id,
+            "assignment": assignment_id,
+            "status": GRADER_ERROR,
+            "mistakes": [],
+            "grader_errors": [reason],
+            "integrity": [],
+            "fingerprint": "",
+        },
+    }
+
+
+def _score(results: dict) -> str:
+    return "" if results.get("score") is None else f"{results['score']:g}"
 
 
 def _problems(execution, note: str) -> list[str]:
@@ -173,7 +204,7 @@ def feedback_markdown(results: dict, title: str) -> str:
         f"# {title}: {extra['assignment']}",
         "",
         f"**Student:** {extra['student_id']}  ",
-        f"**Score:** {results['score']:g} / {results['max_score']:g}",
+        f"**Score:** {_score(results) or 'not graded yet'} / {results['max_score']:g}",
         "",
         "## Your notebook",
         "",
@@ -199,7 +230,7 @@ def graded_notebook(notebook, execution, results: dict):
     import nbformat
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from .notebook import is_test_cell, nbgrader
+    from ..engine.notebook import is_test_cell, nbgrader
 
     graded = nbformat.from_dict(json.loads(json.dumps(notebook)))  # a copy; the caller's stays as is
     tests = {t["name"]: t for t in results["tests"]}
@@ -227,14 +258,19 @@ def graded_notebook(notebook, execution, results: dict):
     return graded
 
 
-def write_submission(out_dir: Path, results: dict, title: str, notebook=None, name: str = "") -> Path:
-    """Write feedback.md, the graded notebook as `name` (when there is one), then results.json, each
-    into out_dir/<student>/<assignment>/ without following a symlink (UnsafePath when one is there)."""
+def write_submission(out_dir: Path, results: dict, title: str, notebook=None, name: str = "",
+                     shorts: dict | None = None) -> Path:
+    """Write feedback.md and feedback.html (quoting `shorts`, the lesson's, by number), the graded
+    notebook as `name` (when there is one), then results.json, each into out_dir/<student>/<assignment>/
+    without following a symlink (UnsafePath when one is there)."""
     import nbformat
+
+    from .feedback import figures, page
 
     extra = results["extra_data"]
     folder = [extra["student_id"], extra["assignment"]]
     write_under(out_dir, [*folder, FEEDBACK], feedback_markdown(results, title))
+    write_under(out_dir, [*folder, FEEDBACK_PAGE], page(results, title, shorts or {}, figures(notebook)))
     if notebook is not None:
         write_under(out_dir, [*folder, name], nbformat.writes(notebook))
     # Last: results.json marks the submission "done".
@@ -277,7 +313,7 @@ def write_gradebook(out_dir: Path) -> str:
     writer.writerow(COLUMNS)
     for results in read_results(out_dir):
         extra = results["extra_data"]
-        writer.writerow([extra["student_id"], extra["assignment"], f"{results['score']:g}",
+        writer.writerow([extra["student_id"], extra["assignment"], _score(results),
                          f"{results['max_score']:g}", extra["status"], integrity_column(results)])
     write_under(out_dir, [GRADEBOOK], buffer.getvalue())
     return buffer.getvalue()
@@ -292,8 +328,8 @@ def record_in_nbgrader(out_dir: Path, course, db_url: str | None, nbgrader_dir: 
     Returns how many submissions were recorded."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .config import ConfigError
-    from .release import tools_on_path
+    from ..config import ConfigError
+    from ..authoring.release import tools_on_path
 
     if db_url is None:  # nbgrader's own default: gradebook.db in the course folder
         db_url = f"sqlite:///{Path(nbgrader_dir).resolve() / 'gradebook.db'}"
@@ -307,6 +343,8 @@ def record_in_nbgrader(out_dir: Path, course, db_url: str | None, nbgrader_dir: 
     with Gradebook(db_url) as gradebook:
         for results in read_results(out_dir):
             extra = results["extra_data"]
+            if extra.get("status") == GRADER_ERROR:  # no score to record until it is graded
+                continue
             assignment = course.assignment(extra["assignment"])
             notebook_id = Path(assignment.notebook).stem
             try:
@@ -322,6 +360,8 @@ def record_in_nbgrader(out_dir: Path, course, db_url: str | None, nbgrader_dir: 
             for test in results["tests"]:
                 grade = gradebook.find_grade(test["name"], notebook_id, assignment.id, extra["student_id"])
                 grade.auto_score = test["score"]
+                # As nbgrader's SaveAutoGrades: an auto-graded cell with its score needs no person.
+                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
             gradebook.db.commit()
             folder = [extra["student_id"], assignment.id, assignment.notebook]
             graded = read_under(out_dir, folder)

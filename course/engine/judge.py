@@ -13,8 +13,8 @@ from types import ModuleType
 import pytest
 import torch
 
-from .config import Assignment, ConfigError, Course
-from .grading import Call, Mismatch, Mistake, Student, redact, sibling
+from ..config import Assignment, ConfigError, Course
+from ..grading import Call, Mismatch, Mistake, Student, redact, sibling
 
 
 @dataclass
@@ -34,6 +34,9 @@ class Verdict:
     tests: list[TestResult]
     mistakes: list[str]  # every mistake recognised in the submission, "name (function)"
     integrity: list[str] = field(default_factory=list)  # where the kernel's own figures disagree with the judge's
+    notes: list[str] = field(default_factory=list)  # what a grader could not check (Student.note), instructor only
+    shorts: dict[str, str] = field(default_factory=dict)  # mistake name -> the short that teaches it
+    curves: list[dict] = field(default_factory=list)  # the feedback page's loss curves (autograder's curves.py)
 
     @property
     def score(self) -> float:
@@ -169,7 +172,9 @@ def judge(course: Course, assignment: Assignment, blobs: dict[str, str], cells: 
         raise ConfigError(f"the graders in {test_dir} could not run (pytest exit code {int(code)}).")
     tests = [plugin.results[name] for name in assignment.tests if name in plugin.results]
     mistakes = sorted({f"{m.name} ({about})" for about, ms in fired.items() for m in ms})
-    return Verdict(tests, mistakes, integrity_notes(course, assignment, student))
+    shorts = {m.name: m.short for ms in fired.values() for m in ms}
+    return Verdict(tests, mistakes, integrity_notes(course, assignment, student), student.notes, shorts,
+                   feedback_curves(course, assignment, student))
 
 
 def integrity_notes(course: Course, assignment: Assignment, student: Student) -> list[str]:
@@ -181,3 +186,14 @@ def integrity_notes(course: Course, assignment: Assignment, student: Student) ->
         return list(grader_module(course, assignment, "integrity").integrity_notes(student, course))
     except Exception as error:  # a note is a courtesy to the instructor; the grade never depends on it
         return [f"the integrity notes could not be made ({type(error).__name__})"]
+
+
+def feedback_curves(course: Course, assignment: Assignment, student: Student) -> list[dict]:
+    """The assignment's loss curves for the feedback page (autograder/<assignment>/curves.py, when it has
+    one): the student's grader runs beside the reference's. A figure is a courtesy: never the grade."""
+    if not course.path("autograder", assignment.id, "curves.py").is_file():
+        return []
+    try:
+        return list(grader_module(course, assignment, "curves").loss_curves(student, course))
+    except Exception:
+        return []

@@ -5,7 +5,7 @@ The grader folder's budget.py says what to measure (REFERENCE, BUDGET, CONFIGS, 
 The runs are the grader's own calls (`budget/<config>` from inputs.py for each seed), answered by
 the harness code the kernels run, on the kernels' thread count, with the reference module's code in
 place of a notebook. The file holds no date, so calibrating again on the same seeds rewrites it
-unchanged.
+unchanged on the same CPU type (another x86-64 CPU rounds differently: a few test images per run).
 """
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-from .config import Assignment, ConfigError, Course
-from .grade import harness_source
-from .judge import decode_outcome, encode_calls, grader_module
-from .probe import Probe
+from ..config import Assignment, ConfigError, Course
+from ..grade import harness_source
+from ..engine.judge import decode_outcome, encode_calls, grader_module
+from ..engine.probe import Probe
 
 MIN_SEEDS = 10  # fewer seeds than this say too little about the reference's worst run
 
@@ -41,8 +41,9 @@ def reference_namespace(course: Course, module: str) -> dict:
     return namespace
 
 
-def measure(course: Course, assignment: Assignment, seeds: list[int]) -> list[dict[str, float]]:
-    """Per seed, the reference's test accuracy per grader config, on the kernels' thread count."""
+def runs(course: Course, assignment: Assignment, seeds: list[int]) -> list[dict[str, dict]]:
+    """Per seed, per grader config, the reference's run: {"accuracy": test accuracy, "losses": per step},
+    on the kernels' thread count."""
     spec = grader_module(course, assignment, "budget")
     inputs = grader_module(course, assignment, "inputs")
     calls = {(seed, key): call for seed in seeds for key, call in inputs.grader_inputs(seed).items()
@@ -52,45 +53,63 @@ def measure(course: Course, assignment: Assignment, seeds: list[int]) -> list[di
                   reference_namespace(course, spec.REFERENCE))  # one probe: MNIST is loaded once
     threads = torch.get_num_threads()
     torch.set_num_threads(assignment.limits.threads)  # the kernels' count: the same arithmetic
-    runs = []
+    measured = []
     try:
         for seed in seeds:
-            started, accuracy = time.monotonic(), {}
+            started, run = time.monotonic(), {}
             for key in (k for s, k in calls if s == seed):
                 outcome = decode_outcome(probe.answer(f"{seed}:{key}"))  # exactly what the judge reads
                 if "value" not in outcome:
                     raise ConfigError(f"the reference failed the grader's run {key} with seed {seed}: "
                                       f"{outcome.get('error', outcome)}")
-                accuracy[key.removeprefix("budget/")] = float(outcome["value"]["accuracy"])
-            runs.append(accuracy)
-            print(f"seed {seed}: " + "  ".join(f"{name} {acc:.4f}" for name, acc in accuracy.items())
+                run[key.removeprefix("budget/")] = {"accuracy": float(outcome["value"]["accuracy"]),
+                                                    "losses": [float(x) for x in outcome["value"]["losses"]]}
+            measured.append(run)
+            print(f"seed {seed}: " + "  ".join(f"{name} {r['accuracy']:.4f}" for name, r in run.items())
                   + f"  ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
     finally:
         torch.set_num_threads(threads)
-    return runs
+    return measured
+
+
+def accuracies(measured: list[dict[str, dict]]) -> list[dict[str, float]]:
+    """Per seed, the test accuracy per grader config, of `runs`' result."""
+    return [{name: r["accuracy"] for name, r in run.items()} for run in measured]
+
+
+def measure(course: Course, assignment: Assignment, seeds: list[int]) -> list[dict[str, float]]:
+    """Per seed, the reference's test accuracy per grader config, on the kernels' thread count."""
+    return accuracies(runs(course, assignment, seeds))
 
 
 def calibrate(course: Course, assignment: Assignment, seeds: list[int]) -> dict:
-    """Run every grader config on every seed; returns the thresholds file's content as a dict."""
+    """Run every grader config on every seed; returns the thresholds file's content as a dict. When the
+    grader folder has a curves.py (the feedback page's figure), the reference's loss band per config too."""
     spec = grader_module(course, assignment, "budget")
-    runs = measure(course, assignment, seeds)
+    measured = runs(course, assignment, seeds)
+    accuracy = accuracies(measured)
     checks = {}
     for name, check in spec.CHECKS.items():
-        values = [round(check.value(run), 6) for run in runs]
+        values = [round(check.value(run), 6) for run in accuracy]
         checks[name] = {"what": check.what, "values": values, "min": min(values),
                         "mean": round(statistics.mean(values), 6), "max": max(values),
                         "margin": check.margin, "threshold": round(min(values) - check.margin, 6)}
-    return {
+    table = {
         "assignment": assignment.id,
         "reference": spec.REFERENCE,
         "torch": torch.__version__,
         "threads": assignment.limits.threads,
         "seeds": list(seeds),
         "budget": dict(spec.BUDGET),
-        "configs": {name: {**config, "accuracy": [round(run[name], 6) for run in runs]}
+        "configs": {name: {**config, "accuracy": [round(run[name], 6) for run in accuracy]}
                     for name, config in spec.CONFIGS.items()},
         "checks": checks,
     }
+    if course.path("autograder", assignment.id, "curves.py").is_file():
+        curves = grader_module(course, assignment, "curves")
+        table["curves"] = {name: {"window": curves.WINDOW, **curves.band([run[name]["losses"] for run in measured])}
+                           for name in spec.CONFIGS}
+    return table
 
 
 def _toml(value) -> str:
@@ -118,6 +137,11 @@ def render(table: dict) -> str:
         lines += ["", f"[configs.{_key(name)}]"] + [f"{k} = {_toml(v)}" for k, v in config.items()]
     for name, check in table["checks"].items():
         lines += ["", f"[checks.{_key(name)}]"] + [f"{k} = {_toml(v)}" for k, v in check.items()]
+    if "curves" in table:
+        lines += ["", "# The feedback page's loss band: per config, the lowest and highest of the seeds' runs at each",
+                  "# point, a point being the mean loss of `window` consecutive steps (curves.py)."]
+    for name, curve in table.get("curves", {}).items():
+        lines += ["", f"[curves.{_key(name)}]"] + [f"{k} = {_toml(v)}" for k, v in curve.items()]
     return "\n".join(lines) + "\n"
 
 

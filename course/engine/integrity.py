@@ -358,12 +358,15 @@ def grader_mime(node: ast.AST, names: Names) -> str | None:
     return None
 
 
+PROBE_NAME = re.compile(r"\bcourse\.(engine\.)?probe\b")  # today's module, and where it lived before engine/
+
+
 def imports_course(node: ast.AST, names: Names) -> str | None:
-    """The grading package, by import statement, import function, sys.modules or a 'course.probe' string."""
+    """The grading package, by import statement, import function, sys.modules or a 'course.engine.probe' string."""
     for module in _modules_imported(node, names):
         if module.split(".")[0] == "course":
             return f"imports the grading package ({module})"
-    if isinstance(node, ast.Constant) and isinstance(node.value, str) and "course.probe" in node.value:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and PROBE_NAME.search(node.value):
         return f"refers to the grader's probe module ({_clip(repr(node.value))})"
     return None
 

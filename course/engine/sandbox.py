@@ -2,7 +2,9 @@
 read-only remounts, then every privilege dropped, all before any student code exists.
 
 `enter(box)` runs in a freshly forked child of the kernel template and, in this order:
-1. unshares mount, PID, network, IPC and UTS namespaces (plus a user namespace when not root);
+1. unshares mount, PID, network, IPC and UTS namespaces, plus a user namespace unless it is root with
+   CAP_SYS_ADMIN (root without it, as in Docker or on Gradescope, makes one too, its uid map written
+   from outside, so that inside it the box is built as root's is, as bubblewrap does);
 2. forks: the child is PID 1 of the new PID namespace, a tiny init that reaps and dies with its
    parent; when it dies, the kernel kills every process the student started;
 3. builds a new root on a tmpfs: the system's libraries, the Python environment and the data
@@ -90,16 +92,75 @@ def _map_self(uid: int, gid: int, outer_uid: int, outer_gid: int) -> None:
     _write("/proc/self/gid_map", f"{gid} {outer_gid} 1")
 
 
+CAP_SYS_ADMIN = 21
+NAMESPACES = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+
+
+def has_capability(cap: int) -> bool:
+    """Whether this process holds `cap` in its effective set."""
+    for line in open("/proc/self/status"):
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> cap & 1)
+    return False
+
+
+def privileged_root() -> bool:
+    """Root that may make namespaces itself (CAP_SYS_ADMIN). Root without it (Docker's default,
+    Gradescope's containers) must start the box with a user namespace, as bubblewrap does."""
+    return os.geteuid() == 0 and has_capability(CAP_SYS_ADMIN)
+
+
 def unshare_all() -> bool:
     """New mount, PID, network, IPC and UTS namespaces (and a user namespace unless root, whose
     privileges are real). Returns whether a user namespace was made."""
     as_root = os.geteuid() == 0
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | (0 if as_root else CLONE_NEWUSER)
+    flags = NAMESPACES | (0 if as_root else CLONE_NEWUSER)
     uid, gid = os.geteuid(), os.getegid()
     _check(_libc.unshare(flags), "unshare (are user namespaces allowed on this machine?)")
     if not as_root:
         _map_self(uid, gid, uid, gid)
     return not as_root
+
+
+def unshare_mapped(kernel_uid: int, status_fd: int) -> None:
+    """Root without CAP_SYS_ADMIN: the new namespaces and a user namespace, whose maps (root, and the
+    kernel's uid, each onto itself) are written from outside by this process, which keeps CAP_SETUID
+    there (as newuidmap does for bubblewrap). Inside, root may build the box over the files it owns,
+    then becomes the kernel's uid. Returns in the process inside; the one outside never returns: it
+    writes the maps (or "error ..." to `status_fd`), closes `status_fd`, and waits for the inside one."""
+    ready_read, ready_write = os.pipe()
+    go_read, go_write = os.pipe()
+    inside = os.fork()
+    if inside == 0:
+        os.close(ready_read)
+        os.close(go_write)
+        die_with_parent()
+        _check(_libc.unshare(NAMESPACES | CLONE_NEWUSER), "unshare a user namespace as root without "
+               "CAP_SYS_ADMIN (are user namespaces allowed in this container? Docker's default seccomp "
+               "profile refuses them)")
+        os.write(ready_write, b"1")
+        os.close(ready_write)
+        if os.read(go_read, 1) != b"1":
+            os._exit(1)  # the outside said why
+        os.close(go_read)
+        return
+    os.close(ready_write)
+    os.close(go_read)
+    try:
+        if os.read(ready_read, 1) == b"1":  # else the inside one failed, and said why
+            maps = f"0 0 1\n{kernel_uid} {kernel_uid} 1\n"
+            _write(f"/proc/{inside}/uid_map", maps)
+            _write(f"/proc/{inside}/gid_map", maps)
+            os.write(go_write, b"1")
+    except OSError as error:
+        os.write(status_fd, f"error writing the user namespace's uid map: {error}\n".encode())
+    finally:
+        os.close(status_fd)
+        os.close(go_write)
+        try:
+            os.waitpid(inside, 0)
+        finally:
+            os._exit(0)
 
 
 def die_with_parent() -> None:
@@ -318,7 +379,13 @@ def enter(box: dict, status_fd: int) -> tuple[int, str]:
     /tmp), home, readonly (the data)."""
     die_with_parent()
     slot = os.getpid()  # unique among live processes: as root, the kernel's uid is made from it
-    userns = unshare_all()
+    own = os.geteuid() == 0  # as root, the kernel runs as an unprivileged uid of its own
+    mapped = own and not privileged_root()
+    if mapped:
+        unshare_mapped(UNPRIVILEGED_UID_BASE + slot, status_fd)
+        userns = False  # root inside its own user namespace: the box is built as a root's is
+    else:
+        userns = unshare_all()
     init = os.fork()
     if init:
         os.write(status_fd, f"pid {init}\n".encode())
@@ -334,11 +401,7 @@ def enter(box: dict, status_fd: int) -> tuple[int, str]:
             uid, gid = os.geteuid(), os.getegid()
         else:
             uid = gid = UNPRIVILEGED_UID_BASE + slot
-            for path in box["writable"]:
-                for folder, _, files in os.walk(path):
-                    os.chown(folder, uid, gid)
-                    for name in files:
-                        os.chown(os.path.join(folder, name), uid, gid)
+            own_uid(box, uid)
             resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))  # counted per uid: this kernel's alone
         build_root(box, uid, gid)
         _check(_libc.sethostname(b"sandbox", 7), "sethostname")
@@ -355,8 +418,18 @@ def enter(box: dict, status_fd: int) -> tuple[int, str]:
     _prctl(PR_SET_DUMPABLE, 1, "PR_SET_DUMPABLE")
     holds = ("isolated: own filesystem (system, Python and data read-only), no network, own process tree, "
              + ("mounts locked by a nested user namespace" if userns else "an unprivileged uid of its own")
+             + (" in a user namespace of its own (root here lacks CAP_SYS_ADMIN)" if mapped else "")
              + ", no capabilities, no_new_privs, seccomp")
     return uid, holds
+
+
+def own_uid(box: dict, uid: int) -> None:
+    """Give the kernel's own folders to `uid` (and its group), the uid it will run as."""
+    for path in box["writable"]:
+        for folder, _, files in os.walk(path):
+            os.chown(folder, uid, uid)
+            for name in files:
+                os.chown(os.path.join(folder, name), uid, uid)
 
 
 def make_box(scratch: str, readonly: list[str]) -> dict:

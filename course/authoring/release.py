@@ -1,6 +1,9 @@
 """`course release`: make the student notebooks in release/ from source/ with nbgrader's own
 generate_assignment, and check that release/ is in sync.
 
+Each source notebook is a jupytext pair (`<nb>.py` and `<nb>.ipynb`, course/authoring/sources.py):
+a release syncs the pair first; `--check` reports a pair out of step, and writes nothing.
+
 nbgrader runs into a scratch folder (with a scratch gradebook), so release/ only ever changes when
 the output differs: a second run changes no byte, and `--check` compares without writing.
 """
@@ -14,8 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .config import Assignment, ConfigError, Course
-from .notebook import is_test_cell, nbgrader, read_notebook
+from ..config import Assignment, ConfigError, Course
+from ..engine.notebook import is_test_cell, nbgrader, read_notebook
+from . import sources
 
 
 def check_points_agree(course: Course, assignment: Assignment) -> None:
@@ -53,6 +57,8 @@ def generate(course: Course, assignment: Assignment, out_dir: Path) -> Path:
     config.CourseDirectory.db_url = f"sqlite:///{out_dir / 'gradebook.db'}"
     config.CourseDirectory.assignment_id = assignment.id
     config.GenerateAssignment.create_assignment = True
+    # The paired text file holds the solutions: it never goes to students.
+    config.CourseDirectory.ignore = CourseDirectory().ignore + [sources.pair_of(course, assignment).text.name]
     coursedir = CourseDirectory(config=config)
     converter = GenerateAssignment(coursedir=coursedir, config=config)
     converter.log.setLevel(logging.WARNING)
@@ -79,8 +85,15 @@ def _differences(generated: Path, released: Path) -> list[str]:
 
 def release(course: Course, assignment_ids: list[str] | None = None, check: bool = False) -> list[str]:
     """Regenerate release/ (or only compare, with `check`). Returns what changed or is stale."""
-    ids = assignment_ids or list(course.assignments)
+    from ..doctor import SetupError, diagnose
+
     stale: list[str] = []
+    ids = assignment_ids or list(course.assignments)
+    for assignment in map(course.assignment, ids):  # the pairs first: what follows reads the .ipynb
+        stale += sources.problems(course, assignment) if check else sources.sync(course, assignment)
+    findings = diagnose(course, ids, grading=False)  # course.toml against the graders, before nbgrader runs
+    if findings:
+        raise SetupError(findings)
     for assignment in map(course.assignment, ids):
         check_points_agree(course, assignment)
         with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:

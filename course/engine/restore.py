@@ -2,7 +2,7 @@
 OverwriteCells and checksums, and say which cells a student changed or deleted.
 
 OverwriteCells reads the source cells from a gradebook; each worker makes one per assignment by
-running nbgrader's generate_assignment once into a scratch folder (see `course.release.generate`).
+running nbgrader's generate_assignment once into a scratch folder (see `course.authoring.release.generate`).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import OverwriteCells
 
-from .config import Assignment, Course
+from ..config import Assignment, Course
 from .notebook import read_notebook
 
 def cache_dir() -> Path:
@@ -34,7 +34,7 @@ def gradebook_url(course: Course, assignment: Assignment) -> str:
     """A gradebook holding the assignment's source cells, made once per version of the source
     notebook (first by `course grade`, before its workers start) and shared by every worker. A kept
     one is used only when its digest is the one recorded when it was made; otherwise it is made anew."""
-    from .release import generate
+    from ..authoring.release import generate
 
     source = course.path("source", assignment.id, assignment.notebook).read_bytes()
     folder = cache_dir() / "gradebooks" / f"{assignment.id}-{hashlib.sha256(source).hexdigest()[:16]}"

@@ -28,7 +28,7 @@ from nbclient.exceptions import DeadKernelError
 from traitlets import Int
 
 from . import probe as probe_module
-from .config import Assignment, Course
+from ..config import Assignment, Course
 from .kernels import SandboxedKernelManager, template_env
 from .notebook import is_test_cell
 from .probe import OUTCOME_MIME, blob
@@ -43,12 +43,13 @@ class Execution:
     outcomes: dict[str, str] = field(default_factory=dict)  # call key -> base64 blob from the kernel
     faults: dict[int, str] = field(default_factory=dict)  # cell number (1-based) -> what went wrong
     fatal: str | None = None  # why nothing could be run at all
-    status: str = "graded"  # or "not a notebook", or "not run" (the grader could not run it)
+    status: str = "graded"  # or "not a notebook"; a grader-side failure is report.GRADER_ERROR, never a status here
     seconds: float = 0.0
-    isolation: str = ""  # what the OS enforced around the kernel (course.sandbox)
+    isolation: str = ""  # what the OS enforced around the kernel (course.engine.sandbox)
     restored: list[str] = field(default_factory=list)  # locked cells put back before running
     outputs: dict[int, list] = field(default_factory=dict)  # cell number -> its outputs, for the graded notebook
     tampering: list[str] = field(default_factory=list)  # what the probe saw that no honest notebook does
+    setup_error: str = ""  # the grader's own setup cell failed in this kernel (its harness, or a notebook that broke it)
 
 
 def _size(content: dict) -> int:
@@ -120,20 +121,38 @@ def kernel_env(scratch: Path, threads: int) -> dict:
             "JUPYTER_RUNTIME_DIR": str(tmp), "PYTHONHASHSEED": "0"}
 
 
-def plan_cells(notebook, assignment: Assignment, course: Course) -> list[tuple[int, str]]:
+def plan_cells(notebook, assignment: Assignment, course: Course, self_checks: bool = False) -> list[tuple[int, str]]:
     """(cell number, source) of the code to run: the student's cells, minus nbgrader test cells
     (self-checks only; hidden checks happen in the judge), with grading parameters injected after
-    the cell tagged `parameters`, papermill's convention."""
+    the cell tagged `parameters`, papermill's convention. With `self_checks` (`course validate`),
+    the test cells run too, their hidden sections removed."""
     parameters = {**assignment.parameters, "DATA_DIR": str(course.data_dir)}
     plan = []
     for number, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type != "code" or is_test_cell(cell):
+        if cell.cell_type != "code":
+            continue
+        if is_test_cell(cell):
+            if self_checks:
+                plan.append((number, visible_part(cell)))
             continue
         plan.append((number, cell.source))
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             injected = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
             plan.append((number, "# injected by the grader\n" + injected))
     return plan
+
+
+def visible_part(cell) -> str:
+    """A test cell's source without its `### BEGIN/END HIDDEN TESTS` section (nbgrader's ClearHiddenTests);
+    nothing at all when its markers are unbalanced, so a hidden part never runs outside grading."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    copy = nbformat.from_dict(json.loads(json.dumps(cell)))
+    try:
+        ClearHiddenTests().preprocess_cell(copy, {}, 0)
+    except RuntimeError:
+        return "raise RuntimeError('this self-check could not be read: ask your instructor for a fresh notebook')"
+    return copy.source
 
 
 def probe_cells(calls_blob: bytes, harness_source: str, keys: list[str]) -> list[tuple[str, str, str]]:
@@ -191,7 +210,8 @@ def _error(cell) -> str | None:
 
 
 def execute(notebook, name: str, assignment: Assignment, course: Course,
-            calls_blob: bytes, harness_source: str, calls: dict, isolate: bool = True) -> Execution:
+            calls_blob: bytes, harness_source: str, calls: dict, isolate: bool = True,
+            self_checks: bool = False) -> Execution:
     """Execute the submission, then ask its kernel to answer every call in `calls`.
 
     A cell that kills the kernel is skipped and the notebook replayed without it, so the tests
@@ -203,8 +223,9 @@ def execute(notebook, name: str, assignment: Assignment, course: Course,
     result = Execution()
     limits = assignment.limits
     deadline = started + limits.notebook_timeout
-    steps = [("cell", n, "", src) for n, src in plan_cells(notebook, assignment, course)]
-    steps += [("probe", key, nonce, src) for key, nonce, src in probe_cells(calls_blob, harness_source, list(calls))]
+    steps = [("cell", n, "", src) for n, src in plan_cells(notebook, assignment, course, self_checks)]
+    if calls:
+        steps += [("probe", key, nonce, src) for key, nonce, src in probe_cells(calls_blob, harness_source, list(calls))]
     functions = {key: call.fn for key, call in calls.items()}
     skipped: set[int] = set()
     scratch = Path(tempfile.mkdtemp(dir=grader_dir()))
@@ -309,7 +330,9 @@ def _run_steps(steps, skipped, result, limits, deadline, scratch, env, sandbox, 
                     error = f"timed out after {client.timeout} s" if timed_out else _error(cell)
                     if error:
                         result.faults[label] = error
-                elif label != "setup":
+                elif label == "setup":
+                    result.setup_error = _error(cell) or ""
+                else:
                     answer, tampered = read_answer(cell, label, nonce)
                     if tampered:
                         result.tampering.append(tampered)

@@ -1,0 +1,2 @@
+"""Grading beyond one machine's pool: a Gradescope autograder bundle (bundle, gradescope) and Dask
+distributed workers (cluster), all running the same engine."""
