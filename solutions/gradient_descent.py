@@ -15,6 +15,7 @@ def f(x):
 
 def gd_trajectory(x0: float, lr: float, steps: int) -> torch.Tensor:
     """Plain gradient descent on f, by hand; returns x after each step, shape (steps,)."""
+    # float32 whatever x0 is: torch.tensor(0, requires_grad=True) is an integer tensor and refuses.
     x = torch.tensor(x0, dtype=torch.float32, requires_grad=True)
     xs = []
     for _ in range(steps):
@@ -51,6 +52,19 @@ def momentum_step(p, grad, buf, lr, momentum):
     # torch seeds the buffer with the raw gradient rather than with zeros, so step 1 is plain SGD.
     buf = grad.clone() if buf is None else momentum * buf + grad
     return p - lr * buf, buf
+
+
+def diverges(lr: float, momentum: float, steps: int) -> bool:
+    """Whether torch.optim.SGD(lr, momentum) on f, from x0 = 0 for `steps` steps, ends farther from
+    the minimum 3 than it started (or not finite): Short 15's high lr with high momentum, measured."""
+    x = torch.tensor(0.0, requires_grad=True)
+    optimizer = torch.optim.SGD([x], lr=lr, momentum=momentum)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        f(x).backward()
+        optimizer.step()
+    # Written as `not <=` so that a nan (inf - inf after an overflow) counts as diverged.
+    return not abs(x.item() - 3.0) <= 3.0
 
 
 def adam_step(p, grad, state, lr, betas, eps, weight_decay, decoupled):
@@ -142,6 +156,41 @@ def lr_schedule(kind: str, base_lr: float, epochs: int, **kw) -> list:
 def cosine_lr(epoch: int, base_lr: float, T_max: int, eta_min: float = 0.0) -> float:
     """Closed-form cosine annealing: base_lr at epoch 0, eta_min at epoch T_max."""
     return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * epoch / T_max)) / 2
+
+
+def epoch_lr_below(gamma: float, fraction: float) -> int:
+    """The first epoch whose lr under ExponentialLR(gamma) is below fraction * base_lr (Short 24).
+
+    Epoch 0 runs at base_lr and epoch e at base_lr * gamma^e, so the answer is the least e with
+    gamma^e < fraction; it does not depend on base_lr.
+    """
+    w = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=1.0)
+    scheduler = ExponentialLR(optimizer, gamma=gamma)
+    epoch = 0
+    while not optimizer.param_groups[0]["lr"] < fraction:
+        optimizer.step()
+        scheduler.step()
+        epoch += 1
+    return epoch
+
+
+def per_step_cosine_lrs(base_lr: float, epochs: int, steps_per_epoch: int, eta_min: float = 0.0) -> list:
+    """The lr of every optimizer step when CosineAnnealingLR is stepped after every batch (Short 25).
+
+    The scheduler then counts batches, so T_max is the total number of steps, not of epochs: the
+    cosine reaches its last value at the last step instead of cycling back up every T_max batches.
+    """
+    w = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=base_lr)
+    scheduler = CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch, eta_min=eta_min)
+    lrs = []
+    for _ in range(epochs):
+        for _ in range(steps_per_epoch):
+            lrs.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+    return lrs
 
 
 @torch.no_grad()

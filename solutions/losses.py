@@ -25,6 +25,20 @@ def cross_entropy(logits, targets):
     return nn.CrossEntropyLoss()(logits, targets)
 
 
+def make_spam_model(n_features):
+    # Returns logits: nn.BCEWithLogitsLoss applies the sigmoid itself (Shorts 08, 31).
+    return nn.Linear(n_features, 1)
+
+
+def probabilities(logits):
+    # logits: (N, C) raw scores -> (N, C) class probabilities, each row summing to 1 (Short 11)
+    return logits.softmax(dim=1)
+
+
+def predict_proba(model, x):
+    return probabilities(model(x))
+
+
 # The loss-choice quiz, for a model whose last layer returns raw logits (Shorts 30 and 31).
 # Names are compared after normalising: "nn.MSELoss()", "MSELoss" and "mse" are one answer.
 LOSS_FOR_TASK = {

@@ -1,11 +1,13 @@
 """Reference solution for 03_mnist_optimizers: one MLP trained on MNIST under several optimizer,
 learning-rate, scheduler and loss configurations, every run from identical weights and batch order.
 
-The notebook's answer cells are generated from these functions (tools/notebooks/03_mnist_optimizers.py),
+The notebook's answer cells are copied from these functions by `course release` (the `# body of ...` lines
+of source/03_mnist_optimizers/mnist_optimizers.py),
 and `course calibrate` measures this module to set the accuracy thresholds, so the two cannot drift.
 """
 import copy
 
+import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -102,11 +104,11 @@ def evaluate(model, data):
 
 
 def run_experiment(configs, epochs, seed):
-    """Train one fresh model per config on DATA (batches of BATCH_SIZE) and return
-    {name: {"losses": [...], "accuracy": ...}}. Every config starts from the same initial weights and
-    sees the same batches. A config is a function params -> optimizer, or a dict with "optimizer"
-    (that function) and optionally "scheduler" (optimizer -> scheduler), "loss" ("ce" or "mse")
-    and "max_grad_norm"."""
+    """Train one fresh model per config on DATA (batches of BATCH_SIZE) with make_model, train and
+    evaluate, and return {name: {"losses": [...], "accuracy": ...}}: what train returned and what
+    evaluate measured. Every config starts from the same initial weights and sees the same batches.
+    A config is a function params -> optimizer, or a dict with "optimizer" (that function) and
+    optionally "scheduler" (optimizer -> scheduler), "loss" ("ce" or "mse") and "max_grad_norm"."""
     torch.manual_seed(seed)
     initial = copy.deepcopy(make_model().state_dict())  # the one starting point all configs share
     results = {}
@@ -121,3 +123,41 @@ def run_experiment(configs, epochs, seed):
                        max_grad_norm=config.get("max_grad_norm"), seed=seed, loss=config.get("loss", "ce"))
         results[name] = {"losses": losses, "accuracy": evaluate(model, DATA)}
     return results
+
+
+def decay_param_groups(model, weight_decay):
+    """Two param groups for an optimizer such as AdamW, each with its own "weight_decay": the weights of
+    the Linear (and Conv) layers decay with `weight_decay`; every bias and every parameter of a
+    normalisation layer (LayerNorm, BatchNorm) gets weight_decay 0."""
+    decay, no_decay = [], []
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):  # each parameter once, with its own module
+            if name == "bias" or isinstance(module, (nn.LayerNorm, nn.BatchNorm1d, nn.BatchNorm2d)):
+                no_decay.append(p)
+            else:
+                decay.append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def current_lrs(optimizer):
+    """The learning rate every param group has now, in group order, as floats: log them all, not group 0's."""
+    return [float(group["lr"]) for group in optimizer.param_groups]
+
+
+def plot_losses(results, panels):
+    """A figure with one panel per entry of `panels` (title -> config names), titled with it: in each
+    panel the training loss per step of every config named, one line per config labelled with its
+    name, axis labels and a legend. Returns the figure."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for ax, (title, names) in zip(axes.flat, panels.items()):
+        for name in names:
+            ax.plot(results[name]["losses"], label=name, linewidth=0.8)
+        ax.set(title=title, xlabel="training step", ylabel="training loss (per batch)", yscale="log")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def best_config(results):
+    """The name of the config with the highest final test accuracy in `results`."""
+    return max(results, key=lambda name: results[name]["accuracy"])

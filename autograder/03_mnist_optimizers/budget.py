@@ -15,10 +15,14 @@ THRESHOLDS = Path(__file__).with_name("thresholds.toml")  # written by `course c
 # Every submission trains this much, whatever its notebook's parameters say: about 1.3 s per config
 # on one thread, so the four configs below cost about 5.5 s of training per submission.
 BUDGET = {"train_size": 30_000, "epochs": 2, "batch_size": 128}
-# Short, uncalibrated runs that watch the code rather than the accuracy: about 0.5 s in all.
-TINY = {"train_size": 1024, "epochs": 2, "batch_size": 128}  # train's loop structure: 16 steps, twice
+# Short, uncalibrated runs that watch the code rather than the accuracy: about 0.5 s in all. Their batch
+# size is not the notebook's BATCH_SIZE (128), so a train() that ignores its batch_size is seen.
+TINY = {"train_size": 1024, "epochs": 2, "batch_size": 100}  # train's loop structure: 22 steps (the last
+# batch of each epoch is short), three runs
 EVALUATED = {"train_size": 5000, "epochs": 1, "batch_size": 128}  # the grader's model evaluate is run on
-FAIR = {"train_size": 2048, "epochs": 1, "batch_size": 128}  # run_experiment's fairness run, 3 configs
+# run_experiment's runs: the grader's make_model, and stand-ins for train and evaluate that record what
+# run_experiment gives them, so no training happens; DATA and BATCH_SIZE are set for the call.
+EXPERIMENT = {"train_size": 512, "epochs": 2, "batch_size": 96}
 
 # The grader's configs, as plain data: the harness builds the optimizer (and scheduler) in the kernel.
 CONFIGS = {

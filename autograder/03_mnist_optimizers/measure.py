@@ -66,8 +66,8 @@ def mlp_with(weights) -> torch.nn.Module:
     params = list(model.parameters())
     if (not isinstance(weights, (list, tuple)) or len(weights) != len(params)
             or not all(isinstance(w, torch.Tensor) and w.shape == p.shape for w, p in zip(weights, params))):
-        raise Mismatch("The trained model that came back is not the lesson's MLP (its parameters differ in "
-                       "number or shape): make_model() must build exactly that MLP.")
+        raise Mismatch("The trained weights that came back are not the lesson's MLP's parameters (they differ in "
+                       "number or shape): train() must train the model it is given, in place.")
     with torch.no_grad():
         for p, w in zip(params, weights):
             p.copy_(w.to(p.dtype))
@@ -99,7 +99,7 @@ def accuracy(root: Path | str, weights) -> float:
 
 
 def initial_mlp(seed: int) -> torch.nn.Module:
-    """The grader's initial weights, built as the harness builds them (inputs.load_initial_weights):
+    """The grader's initial weights, built as the harness builds them (inputs.initial_mlp):
     the lesson's MLP under torch.manual_seed(seed). The judge's own generator is left as it was."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -6,13 +6,16 @@ sent back, loaded into the lesson's MLP and run on the grader's own MNIST from `
 number of losses in the run's history against the budget's steps; and its first loss against the
 grader's initial weights on the first batch. Accuracy checks compare with thresholds.toml, which
 `course calibrate` wrote from the reference over 10 seeds at exactly this budget (budget.py), measured
-the same way. What the kernel measured itself (loop structure, modes, gradients) is read from the
-harness; where the kernel's own figures disagree with the judge's, integrity.py tells the instructor.
+the same way. What the kernel measured itself (loop structure, modes, gradients, what run_experiment
+gave the stand-ins) is read from the harness; where the kernel's own figures disagree with the judge's,
+integrity.py tells the instructor. Each check runs one student function with the grader's code standing
+in for the others (inputs.py), so each mistake costs in the tests of the function that makes it.
 Gradient norms are float32 sums, so the clipping bound allows 1e-4 relative.
 """
 import math
 
-from course.grading import Mismatch, graded, sibling
+from course.grading import Mismatch, close, graded, sibling
+from solutions import mnist_optimizers as ref
 
 budget = sibling(__file__, "budget")
 inputs = sibling(__file__, "inputs")
@@ -21,6 +24,12 @@ measure = sibling(__file__, "measure")
 THRESHOLDS = budget.thresholds()["checks"]
 NORM_RTOL = 1e-4  # clip_grad_norm_ leaves norms a few float32 ulps above max_norm
 ACCURACY_ATOL = 1e-6  # two calls of evaluate in one kernel: the same arithmetic, so far below one image (1e-4)
+# compute_loss in float32 on 6 x 10 logits, against the reference in float64: a few float32 ulps.
+LOSS_RTOL, LOSS_ATOL = 1e-5, 1e-6
+# MSE between probabilities and one-hot targets is at most 2 / 10 per image (all mass on a wrong class);
+# cross-entropy of an untrained MLP starts near ln(10) = 2.30. A history below this ceiling is an MSE's.
+MSE_CEILING = 1.0
+LR_RTOL = 1e-9  # lrs are products of a few floats: equal up to rounding
 LESSON_OPTIMIZERS = [("SGD", 0.01, 0.0, 0.0), ("SGD", 0.01, 0.9, 0.0), ("Adam", 1e-3, 0.0, 0.0), ("AdamW", 1e-3, 0.0, 0.01)]
 SWEEP_LRS = [1e-4, 1e-3, 1e-2, 1e-1]
 
@@ -102,11 +111,11 @@ def accuracy_check(student, course, name):
     words = _below(threshold["threshold"] - value)
     if check.worse:
         better, worse = (budget.describe(budget.CONFIGS[c]) for c in configs)
-        raise Mismatch(f"With your make_model and train, the grader's runs reached a test accuracy of "
+        raise Mismatch(f"With your train, the grader's runs reached a test accuracy of "
                        f"{accuracy[check.better]:.4f} with {better} and {accuracy[check.worse]:.4f} with {worse}: "
                        f"the gap between them is {words} what a correct training loop shows on the grading "
                        "budget. Does train() use the optimizer it is given?")
-    raise Mismatch(f"With your make_model and train, the grader's run of {budget.describe(budget.CONFIGS[check.better])} "
+    raise Mismatch(f"With your train, the grader's run of {budget.describe(budget.CONFIGS[check.better])} "
                    f"reached a test accuracy of {value:.4f}: {words} what a correct training loop reaches on "
                    "the grading budget.")
 
@@ -130,13 +139,31 @@ def test_make_model_is_lesson_mlp(student):
         raise Mismatch(f"make_model() maps 3 images to shape {tuple(found['output_shape'])}, expected (3, 10).")
 
 
+@graded('compute_loss(logits, y) is the mean cross-entropy on the raw logits, and with loss="mse" the MSE '
+        "between softmax(logits) and the one-hot targets.", about="compute_loss")
+def test_compute_loss_matches_ce_and_mse(student):
+    logits, y = student.case("loss/ce").args  # the grader's own inputs
+    for key, kind in (("loss/ce", "ce"), ("loss/mse", "mse")):
+        expected = ref.compute_loss(logits.double(), y, kind).float()  # float64 reference, compared in float32
+        close(student.case(key).output(), expected, rtol=LOSS_RTOL, atol=LOSS_ATOL,
+              what=f'compute_loss(logits, y{", loss=" + repr(kind) if kind != "ce" else ""})')
+
+
 @graded("train() returns one finite float loss per optimizer step: epochs x ceil(N / batch_size) of them.",
         about="train")
 def test_train_returns_loss_per_step(student):
     seen = run(student, "train/plain")
-    if len(seen["losses"]) != seen["expected_steps"]:
-        raise Mismatch(f"train() returned {len(seen['losses'])} losses for {seen['expected_steps']} steps "
-                       "(one loss.item() per batch, every epoch).")
+    count, expected = len(seen["losses"]), seen["expected_steps"]
+    if count != expected:
+        hint = (": it made batches of the notebook's BATCH_SIZE (128), not of the batch_size it was given"
+                if count == seen["steps_at_128"] else " (one loss.item() per batch, every epoch)")
+        raise Mismatch(f"train() returned {count} losses for {expected} steps{hint}.")
+    kinds = seen["kinds"]
+    if kinds["tensor_with_graph"]:
+        raise Mismatch(f"train() returned {kinds['tensor_with_graph']} loss tensors that still hold their autograd "
+                       "graphs, not floats: record loss.item() (each tensor keeps its step's graph in memory).")
+    if kinds["tensor"] or kinds["other"]:
+        raise Mismatch("train() returned its losses as tensors or other objects, not Python floats: record loss.item().")
     if not all(math.isfinite(loss) for loss in seen["losses"]):
         raise Mismatch("train() returned a loss that is nan or inf.")
 
@@ -157,22 +184,29 @@ def test_train_puts_model_in_train_mode(student):
 def test_train_zeroes_gradients_every_step(student):
     seen = run(student, "train/plain")
     if seen["steps"] == 0:
-        raise Mismatch("train() never called optimizer.step().")
+        raise Mismatch("train() never called step() on the optimizer it was given.")
     if seen["stale"]:
+        cause = ("backward() adds into .grad, so older gradients were still in it" if seen["piled"]
+                 else "it had been changed between backward() and step()")
         raise Mismatch(f"At {seen['stale']} of {seen['steps']} optimizer steps, .grad was not that step's gradient "
-                       "(backward() adds into .grad, so older gradients were still in it).")
+                       f"({cause}).")
 
 
-@graded("train() clips the gradient norm to max_grad_norm between backward() and optimizer.step().", about="train")
+@graded("train() clips the gradient norm to max_grad_norm between backward() and optimizer.step(), and only "
+        "when max_grad_norm is given.", about="train")
 def test_train_clips_before_step(student):
     seen = run(student, "train/clipped")
     if seen["steps"] == 0:
-        raise Mismatch("train() never called optimizer.step().")
+        raise Mismatch("train() never called step() on the optimizer it was given.")
     limit = inputs.MAX_GRAD_NORM * (1 + NORM_RTOL)
     over = sum(norm > limit for norm in seen["norms"])
     if over:
         raise Mismatch(f"With max_grad_norm={inputs.MAX_GRAD_NORM}, the gradient norm at optimizer.step() was above it "
                        f"at {over} of {seen['steps']} steps (largest {max(seen['norms']):.3g}).")
+    plain = student.answer("train/plain") or {}
+    if plain.get("clipped"):
+        raise Mismatch(f"With max_grad_norm=None, train() still scaled the gradients down at {plain['clipped']} of "
+                       f"{plain['steps']} steps: clip only when max_grad_norm is given.")
 
 
 @graded("train() steps the scheduler once per epoch (the schedules here count epochs).", about="train")
@@ -182,6 +216,19 @@ def test_train_steps_scheduler_once_per_epoch(student):
     if seen["scheduler_steps"] != epochs:
         raise Mismatch(f"Over {epochs} epochs ({seen['steps']} optimizer steps) train() called scheduler.step() "
                        f"{seen['scheduler_steps']} times; expected {epochs}, once at the end of each epoch.")
+
+
+@graded('train() trains with the loss it is given: with loss="mse" every recorded loss is the MSE compute_loss '
+        "gives, not cross-entropy.", about="train")
+def test_train_uses_the_loss_it_is_given(student):
+    seen = run(student, "train/mse")
+    if not seen["losses"]:
+        raise Mismatch('Given loss="mse", train() returned no losses.')
+    if max(seen["losses"]) > MSE_CEILING:
+        raise Mismatch(f'Given loss="mse", train() recorded losses up to {max(seen["losses"]):.2f}, starting at '
+                       f'{seen["losses"][0]:.2f}: an MSE between probabilities and one-hot targets is never above '
+                       "0.2, so it trained with another loss (cross-entropy starts near 2.3). Pass `loss` on to "
+                       "compute_loss.")
 
 
 # --- accuracy on the grading budget ---------------------------------------------------------------
@@ -213,7 +260,7 @@ def test_evaluate_matches_accuracy(student, course):
     first, second = seen["accuracies"]
     if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in (first, second)):
         raise Mismatch(f"evaluate() returned {type(first).__name__}; expected a float such as 0.9731.")
-    if math.isclose(first, 100 * expected, abs_tol=100 * measure.ONE_IMAGE):
+    if 1 < first <= 100:  # whatever else is wrong, this is a percentage
         raise Mismatch(f"evaluate() returned {first:.4g}, a percentage: return a fraction in [0, 1].")
     if not math.isclose(first, second, abs_tol=ACCURACY_ATOL):
         raise Mismatch(f"Two calls of evaluate() on the same model gave {first:.4f} and {second:.4f}: "
@@ -241,31 +288,84 @@ def test_evaluate_uses_eval_mode_and_no_grad(student):
 
 # --- the experiment -------------------------------------------------------------------------------
 
-@graded("run_experiment() is fair: every config starts from the same initial weights and batches (the same "
-        "first loss), trains its own fresh model with the same number of steps, and is reported.",
+def _runs(student, key, configs) -> tuple[dict, list]:
+    """What run_experiment gave the stand-in train (calls) for the grader's `configs`, once it trained each
+    config exactly once, with the optimizer that config's function built."""
+    seen = run(student, key)
+    calls = seen["calls"]
+    if not calls:
+        raise Mismatch("run_experiment() never called train(): train each config's model with your train() "
+                       "(and measure it with your evaluate()).")
+    if any(call["config"] is None for call in calls):
+        raise Mismatch("run_experiment() passed train() an optimizer that no config built: build each config's "
+                       "optimizer with its function (its \"optimizer\" for a dict), on that config's model.")
+    trained = sorted(call["config"] for call in calls)
+    if trained != sorted(configs):
+        raise Mismatch(f"run_experiment() called train() {len(calls)} times for {len(configs)} configs: once per config.")
+    return seen, calls
+
+
+@graded("run_experiment() is fair: every config gets a fresh model with the same initial weights, its own "
+        "optimizer, and the same data, batch size, epochs and seed; it reports what train and evaluate returned.",
         about="run_experiment")
 def test_run_experiment_is_fair(student):
-    seen = run(student, "experiment/fair")
-    results = seen["results"]
-    first = {name: r["first_loss"] for name, r in results.items()}
-    if None in first.values():
-        raise Mismatch("run_experiment() returned an empty loss history for a config.")
-    steps = {r["steps"] for r in results.values()}
-    if len(steps) > 1:
-        raise Mismatch(f"The configs trained for different numbers of steps: {sorted(steps)}.")
-    if seen["train_calls"] and seen["distinct_models"] < seen["train_calls"]:
+    seen, calls = _runs(student, "experiment/plain", inputs.PLAIN_CONFIGS)
+    setup, seed = budget.EXPERIMENT, student.case("experiment/plain").args[0]
+    if len({call["model"] for call in calls}) < len(calls):
         raise Mismatch(f"run_experiment() passed the same model object to train() for several configs "
-                       f"({seen['train_calls']} configs, {seen['distinct_models']} model(s)): each config needs a "
+                       f"({len(calls)} configs, {len({c['model'] for c in calls})} model(s)): each config needs a "
                        "fresh model loaded with the shared initial weights.")
-    baseline = next(iter(first.values()))
-    if any(not math.isclose(loss, baseline, rel_tol=1e-6, abs_tol=1e-6) for loss in first.values()):
-        shown = ", ".join(f"{name}: {loss:.4f}" for name, loss in first.items())
-        raise Mismatch(f"The configs' first losses differ ({shown}): they did not start from the same weights, "
-                       "the same first batch and the same dropout masks.")
-    if len({round(r["last_loss"], 6) for r in results.values()}) == 1:
-        raise Mismatch("Every config ended with exactly the same loss: does each config build its own optimizer?")
-    if not all(0.0 <= r["accuracy"] <= 1.0 for r in results.values()):
-        raise Mismatch("run_experiment() reported an accuracy outside [0, 1].")
+    if not all(call["same_weights"] for call in calls):
+        raise Mismatch("The configs' models did not start from the same initial weights: make one model, keep a copy "
+                       "of its state_dict(), and load it into every config's model.")
+    if not all(call["optimizer_on_model"] for call in calls):
+        raise Mismatch("A config's optimizer was not built on the parameters of the model train() trains with it.")
+    problems = []
+    if any(call["seed"] != seed for call in calls):
+        problems.append("train() was not given run_experiment's own seed for every config (the same seed gives "
+                        "every config the same batches and dropout masks)")
+    if not all(call["data_is_DATA"] for call in calls):
+        problems.append("train() was not given DATA")
+    if any(call["batch_size"] != setup["batch_size"] for call in calls):
+        problems.append("train() was not given BATCH_SIZE as its batch_size")
+    if any(call["epochs"] != setup["epochs"] for call in calls):
+        problems.append("train() was not given run_experiment's epochs")
+    if problems:
+        raise Mismatch("; ".join(problems) + ".")
+    for name in inputs.PLAIN_CONFIGS:
+        reported, returned = seen["reported"][name], seen["returned"][name]
+        if reported["losses"] != returned["losses"]:
+            raise Mismatch(f"For {name!r}, run_experiment() reported losses that are not the list train() returned.")
+        if reported["accuracy"] is None or returned["accuracy"] is None or not math.isclose(
+                reported["accuracy"], returned["accuracy"], rel_tol=1e-9):
+            scaled = (reported["accuracy"] is not None and returned["accuracy"] is not None
+                      and math.isclose(reported["accuracy"], 100 * returned["accuracy"], rel_tol=1e-9))
+            raise Mismatch(f"For {name!r}, run_experiment() reported an accuracy that is not what evaluate() returned "
+                           f"for that config's model{' (it is 100 times it: a percentage)' if scaled else ''}.")
+
+
+@graded('run_experiment() honours dict configs: it passes each config\'s "scheduler" (built on that config\'s '
+        'optimizer), "loss" and "max_grad_norm" to train().', about="run_experiment")
+def test_run_experiment_passes_dict_configs_to_train(student):
+    _seen, calls = _runs(student, "experiment/dict", inputs.DICT_CONFIGS)
+    problems = []
+    for name, config in inputs.DICT_CONFIGS.items():
+        call = [c for c in calls if c["config"] == name][-1]
+        if "scheduler" in config and not (call["scheduler"] == name and call["scheduler_on_optimizer"]):
+            problems.append(f"{name!r}: the scheduler its \"scheduler\" function builds on its optimizer did not "
+                            "reach train()")
+        if "scheduler" not in config and call["scheduler"] is not None:
+            problems.append(f"{name!r}: train() got a scheduler, but the config has none")
+        if call["loss"] != config.get("loss", "ce") and not ("loss" not in config and call["loss"] is None):
+            problems.append(f"{name!r}: train() trained with loss={call['loss']!r}, not the config's "
+                            f"{config.get('loss', 'ce')!r}")
+        expected = config.get("max_grad_norm")
+        given = call["max_grad_norm"]
+        if not (given == expected or (isinstance(given, (int, float)) and expected is not None
+                                      and math.isclose(given, expected, rel_tol=1e-9))):
+            problems.append(f"{name!r}: train() got max_grad_norm={given!r}, not the config's {expected!r}")
+    if problems:
+        raise Mismatch("; ".join(problems) + ".")
 
 
 def _lesson_match(found, optimizer, lr, momentum=0.0, weight_decay=0.0) -> bool:
@@ -275,7 +375,8 @@ def _lesson_match(found, optimizer, lr, momentum=0.0, weight_decay=0.0) -> bool:
 
 
 @graded("The experiment's configs are the lesson's: SGD 0.01, SGD 0.01 + momentum 0.9, Adam 1e-3, AdamW 1e-3 "
-        "wd 0.01; Adam at 1e-4, 1e-3, 1e-2, 1e-1; Adam with a cosine schedule; Adam with MSE.", about="OPTIMIZERS")
+        "wd 0.01; Adam at 1e-4, 1e-3, 1e-2, 1e-1; Adam with a cosine schedule; Adam with MSE; no name used twice.",
+        about="OPTIMIZERS")
 def test_experiment_configs_match_the_lesson(student):
     groups = run(student, "configs/0")
     missing = []
@@ -290,32 +391,108 @@ def test_experiment_configs_match_the_lesson(student):
         missing.append("SCHEDULES has no CosineAnnealingLR")
     if not any(f["loss"] == "mse" for f in groups["LOSSES"].values()):
         missing.append('LOSSES has no config with "loss": "mse"')
+    names = [name for group in groups.values() for name in group]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        missing.append(f"the name(s) {', '.join(map(repr, repeated))} stand in more than one dict, so one config "
+                       "would hide the other when they run together")
     if missing:
         raise Mismatch("; ".join(missing) + ".")
 
 
-@graded("fig has one labelled line per config of RESULTS, axis labels on every panel with lines, and a legend.",
-        about="fig")
-def test_figure_shows_every_config(student):
-    configs = run(student, "results/0")
-    figure = run(student, "figure/0")
-    panels = [ax for ax in figure["axes"] if ax["lines"]]
-    if not panels:
-        raise Mismatch("fig has no labelled lines: plot each config's losses with label=name.")
-    labels = {label for ax in panels for label, _ in ax["lines"]}
-    unplotted = [name for name in configs if name not in labels]
-    if unplotted:
-        raise Mismatch(f"fig has no line labelled {', '.join(map(repr, unplotted))} (label each line with its config's name).")
-    for number, ax in enumerate(panels, start=1):
+# --- weight decay groups and the current learning rates --------------------------------------------
+
+@graded("decay_param_groups(model, weight_decay) gives every Linear and Conv weight that weight decay and every "
+        "bias and LayerNorm/BatchNorm parameter none, each group with its own weight_decay.",
+        about="decay_param_groups")
+def test_decay_param_groups_exclude_biases_and_norms(student):
+    seen = run(student, "decay/0")
+    found = seen["found"]
+    if any(kind == "not the model's" for kind, _ in found):
+        raise Mismatch("decay_param_groups() returned parameters that are not the model's.")
+    if len(found) != seen["parameters"]:
+        raise Mismatch(f"{seen['parameters'] - len(found)} of the model's {seen['parameters']} parameters are in no "
+                       "group: every parameter belongs in exactly one group.")
+    if any(math.isclose(decay, inputs.OPTIMIZER_DEFAULT_DECAY, rel_tol=1e-9) for _, decay in found):
+        raise Mismatch('A group returned by decay_param_groups() has no "weight_decay" of its own, so the '
+                       "optimizer's default applied to it: give each group its own weight_decay.")
+    problems = []
+    for kind, what in (("bias", "biases"), ("norm", "LayerNorm/BatchNorm parameters")):
+        decayed = sum(k == kind and decay != 0 for k, decay in found)
+        if decayed:
+            problems.append(f"{decayed} of the {sum(k == kind for k, _ in found)} {what} got weight decay")
+    weights = [decay for kind, decay in found if kind == "weight"]
+    wrong = sum(not math.isclose(decay, inputs.DECAY, rel_tol=1e-9) for decay in weights)
+    if wrong:
+        problems.append(f"{wrong} of the {len(weights)} Linear/Conv weights did not get the weight_decay given")
+    if problems:
+        raise Mismatch("; ".join(problems) + ": only the Linear and Conv weights decay.")
+
+
+@graded("current_lrs(optimizer) returns the current lr of every param group, in group order.", about="current_lrs")
+def test_current_lrs_lists_every_group(student):
+    seen = run(student, "lrs/0")
+    if seen["kind"] not in ("list", "number"):
+        raise Mismatch(f"current_lrs() returned a {seen['kind']}; expected a list of floats, one per param group.")
+    lrs = seen["lrs"]
+    current = [lr * factor ** inputs.SCHEDULER_STEPS for lr, factor in zip(inputs.GROUP_LRS, inputs.GROUP_FACTORS)]
+
+    def same(a, b):
+        return len(a) == len(b) and all(math.isclose(x, y, rel_tol=LR_RTOL) for x, y in zip(a, b))
+
+    if same(lrs, current):
+        return
+    groups = len(current)
+    if same(lrs, current[:1]):
+        raise Mismatch(f"current_lrs() returned only the first param group's lr, for an optimizer with {groups} "
+                       "groups: return every group's, in order.")
+    if same(lrs, list(inputs.GROUP_LRS)) or same(lrs, list(inputs.GROUP_LRS[:1])):
+        raise Mismatch("current_lrs() returned the lrs the groups started with, not the ones they have now "
+                       "(a scheduler had changed them): read each group's \"lr\".")
+    raise Mismatch(f"current_lrs() returned {len(lrs)} value(s) for an optimizer with {groups} param groups, and they "
+                   "are not the groups' current lrs.")
+
+
+# --- the figure and the best config -----------------------------------------------------------------
+
+@graded("plot_losses(results, panels) draws one panel per entry of panels, titled with it, with each named "
+        "config's losses as a line labelled with its name, axis labels and a legend.", about="plot_losses")
+def test_plot_losses_draws_every_config(student):
+    figure = run(student, "plot/0")
+    results, panels = inputs.MADE_UP_RESULTS, inputs.MADE_UP_PANELS
+    if not any(ax["lines"] for ax in figure["axes"]):
+        raise Mismatch("plot_losses() drew no labelled lines: plot each config's losses with label=name.")
+    for number, (title, names) in enumerate(panels.items(), start=1):
+        ax = next((a for a in figure["axes"] if a["title"] == title), None)
+        if ax is None:
+            raise Mismatch(f"plot_losses() drew no panel titled with the key of panel {number} of {len(panels)}: one "
+                           "panel per entry of `panels`, titled with its key.")
+        lines = dict(ax["lines"])
+        unplotted = [name for name in names if name not in lines]
+        if unplotted:
+            raise Mismatch(f"Panel {number} has no line labelled with {len(unplotted)} of the {len(names)} config names "
+                           "it was given (label each line with its config's name).")
+        for name in names:
+            losses, drawn = results[name]["losses"], lines[name]
+            if len(drawn) != len(losses) or not all(math.isclose(a, b, rel_tol=1e-6) for a, b in zip(drawn, losses)):
+                raise Mismatch(f"In panel {number}, a line does not show its config's losses, one point per step.")
         if not ax["xlabel"] or not ax["ylabel"]:
-            raise Mismatch(f"Panel {number} of fig has no {'x' if not ax['xlabel'] else 'y'} axis label.")
+            raise Mismatch(f"Panel {number} has no {'x' if not ax['xlabel'] else 'y'} axis label.")
         if not ax["legend"] and not figure["figure_legend"]:
-            raise Mismatch(f"Panel {number} of fig has no legend.")
+            raise Mismatch(f"Panel {number} has no legend.")
 
 
-@graded("BEST_CONFIG names one of the configs in RESULTS.", about="BEST_CONFIG")
-def test_best_config_names_a_run_config(student):
+@graded("best_config(results) returns the name of the config with the highest test accuracy in results.",
+        about="best_config")
+def test_best_config_has_the_highest_accuracy(student):
     best = student.case("best/0").output()
-    configs = run(student, "results/0")
-    if best not in configs:
-        raise Mismatch(f"BEST_CONFIG is {best!r:.60}; it should be one of the names in RESULTS.")
+    results = inputs.MADE_UP_RESULTS
+    if best == max(results, key=lambda name: results[name]["accuracy"]):
+        return
+    if best == min(results, key=lambda name: results[name]["losses"][-1]):
+        raise Mismatch("best_config() returned the config with the lowest final loss, not the highest test accuracy: "
+                       "losses of different loss functions (MSE, cross-entropy) cannot be compared.")
+    if isinstance(best, str) and best in results:
+        raise Mismatch("best_config() returned a config that does not have the highest test accuracy in the results "
+                       "it was given.")
+    raise Mismatch(f"best_config() returned {best!r:.40}, not one of the names in the results it was given.")
