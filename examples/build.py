@@ -22,7 +22,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from course.config import load  # noqa: E402
-from course.notebook import nbgrader  # noqa: E402
+from course.engine.notebook import nbgrader  # noqa: E402
 
 UNTOUCHED = "untouched"  # the release notebook as downloaded
 
@@ -56,9 +56,11 @@ def load_specs(course) -> dict[str, dict[str, Example]]:
     return specs
 
 
-def build(course, out_root: Path) -> list[Path]:
+def build(course, out_root: Path, only: str | None = None) -> list[Path]:
     written = []
     for assignment_id, examples in load_specs(course).items():
+        if only and assignment_id != only:
+            continue
         assignment = course.assignment(assignment_id)
         released = nbformat.read(course.path("release", assignment_id, assignment.notebook), as_version=4)
         reference = answers(nbformat.read(course.path("source", assignment_id, assignment.notebook), as_version=4))
@@ -80,16 +82,17 @@ def build(course, out_root: Path) -> list[Path]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if examples/submitted/ is stale")
+    parser.add_argument("--assignment", default=None, help="build (or check) only this assignment's examples")
     args = parser.parse_args()
     course = load(ROOT)
     target = ROOT / course.folders.examples / "submitted"
     if not args.check:
-        build(course, target)
+        build(course, target, args.assignment)
         print(f"wrote {target}")
         return 0
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = build(course, Path(tmp))
+        fresh = build(course, Path(tmp), args.assignment)
         stale = [p for p in fresh if not (target / p.relative_to(tmp)).is_file()
                  or (target / p.relative_to(tmp)).read_bytes() != p.read_bytes()]
     for path in stale:
