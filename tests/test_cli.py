@@ -13,6 +13,7 @@ def run(*args, cwd=None):
 
 
 def test_release_check_passes(course):
+    """Is the committed release/ exactly what `course release` generates now (exit 0, "in sync")?"""
     result = run("--course-dir", str(course.root), "release", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "in sync" in result.stdout

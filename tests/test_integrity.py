@@ -4,8 +4,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.integrity import HELD, apply, scan, scan_notebook
-from course.notebook import student_cells
+from course.engine.integrity import HELD, apply, scan, scan_notebook
+from course.engine.notebook import student_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 # The example submissions that tamper on purpose (examples/specs/*.py): (student, assignment).
@@ -38,10 +38,11 @@ def flagged(code: str) -> list[str]:
     ("from IPython.display import display\ndisplay({'text/plain': 'x'}, raw=True)", "publishes a raw MIME bundle"),
     ("class A:\n    def _repr_mimebundle_(self, **kwargs):\n        return {}", "defines a raw display method"),
     # the grading package
-    ("import course.probe", "imports the grading package (course.probe)"),
+    ("import course.engine.probe", "imports the grading package (course.engine.probe)"),
     ("from course import probe", "imports the grading package (course)"),
     ("__import__('course')", "imports the grading package (course)"),
-    ("import importlib\nimportlib.import_module('course.probe')", "imports the grading package (course.probe)"),
+    ("import importlib\nimportlib.import_module('course.engine.probe')", "imports the grading package (course.engine.probe)"),
+    ("name = 'course.engine.probe'", "refers to the grader's probe module"),
     ("name = 'course.probe'", "refers to the grader's probe module"),
     # patched torch, builtins, IPython, through aliases too
     ("import torch\ntorch.Tensor.argmax = lambda *a: 0", "assigns to torch.Tensor.argmax"),
@@ -104,7 +105,7 @@ def test_attack_is_flagged(code, expected):
     ("!kill -9 1", "sends a signal to another process"),
     ("listing = !mount\n", "calls namespaces, mounts or tracing"),
     ("%%bash\nmount -t tmpfs none /tmp/x", "calls namespaces, mounts or tracing"),
-    ("%%writefile helper.py\nimport course.probe", "imports the grading package"),
+    ("%%writefile helper.py\nimport course.engine.probe", "imports the grading package"),
     ("def broken(:\n    pass\ntorch.Tensor.argmax = f", "assigns to a guarded attribute"),
     ("def broken(:\n    pass\nget_ipython().events.register('post_run_cell', f)", "registers an IPython event hook"),
 ])

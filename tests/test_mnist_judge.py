@@ -17,6 +17,7 @@ instructor's tools there.
 from __future__ import annotations
 
 import base64
+import json
 import math
 from dataclasses import dataclass
 
@@ -24,12 +25,12 @@ import nbformat
 import pytest
 import torch
 
-from course import calibrate
-from course.collect import Submission
+from course.authoring import calibrate
+from course.intake.collect import Submission
 from course.grade import grade_submission, harness_source
 from course.grading import Student
-from course.judge import decode_outcome, encode_calls, grader_module
-from course.probe import Probe
+from course.engine.judge import decode_outcome, encode_calls, grader_module
+from course.engine.probe import Probe
 
 ASSIGNMENT = "03_mnist_optimizers"
 THRESHOLD_TESTS = ("test_sgd_momentum_reaches_threshold", "test_scheduled_adam_reaches_threshold",
@@ -55,6 +56,7 @@ def graders(course):
 
 # --- the judge's own measurements, without a kernel -------------------------------------------------
 
+@pytest.mark.slow  # MNIST training
 def test_judge_measures_the_reference_exactly_as_calibration_did(course, graders, one_thread):
     """Run by the harness on the grading seed (as `course calibrate` runs it, one thread), do the reference's
     budget runs measure the same accuracy in the judge as in the kernel (so thresholds.toml still holds), start
@@ -81,6 +83,7 @@ def test_judge_measures_the_reference_exactly_as_calibration_did(course, graders
     assert g["integrity"].integrity_notes(Student(calls, outcomes, []), course) == []
 
 
+@pytest.mark.slow  # MNIST training
 def test_first_loss_band_admits_every_seeding_and_rejects_trained_weights(course, graders, one_thread):
     """On 20 seeds (the 10 after the grading seed, the 10 calibration seeds), does the first-loss band admit the
     grader's initial weights on the judge's first batch under any dropout masks, and on any other batch (a train()
@@ -320,6 +323,7 @@ def perfect(course, graders):
     return grade_with_notes(course, graders, submission)
 
 
+@pytest.mark.slow  # MNIST training
 def test_correct_submission_scores_full_marks_with_no_notes(perfect, course):
     """Does the correct example still score full marks, with no instructor's note?"""
     results, notes = perfect
@@ -327,6 +331,7 @@ def test_correct_submission_scores_full_marks_with_no_notes(perfect, course):
     assert notes == []
 
 
+@pytest.mark.slow  # MNIST training
 @pytest.mark.parametrize("name", names())
 def test_attack_in_untouched_release_earns_no_accuracy_points(graded, name):
     """Planted in the untouched release (with what it needs to run: the lesson's MLP, a train() that learns
@@ -341,11 +346,12 @@ def test_attack_in_untouched_release_earns_no_accuracy_points(graded, name):
         assert any(ATTACKS[name].note in note for note in notes), notes
 
 
+@pytest.mark.slow  # MNIST training
 @pytest.mark.parametrize("name", names())
 def test_attack_in_correct_submission_gains_nothing(graded, perfect, name):
     """Planted in the correct submission, does the attack score no more than the correct submission on any test?
     (It may lose points: with a history that does not match the budget the accuracy tests fail; an honest
-    train() still passes them when its make_model's weights are replaced by the grader's, or when DATA_DIR points
+    train() still passes them when the grader trains its own MLP whatever make_model builds, or when DATA_DIR points
     at a fake test set, since the judge measures on its own.)"""
     results, notes = graded("perfect", name)
     earned, correct = scores(results), scores(perfect[0])
@@ -358,6 +364,7 @@ def test_attack_in_correct_submission_gains_nothing(graded, perfect, name):
         assert any(ATTACKS[name].note in note for note in notes), notes
 
 
+@pytest.mark.slow  # MNIST training
 def test_train_starting_from_pretrained_weights_is_named(graded):
     """Is a train() that starts from weights trained at import time, not the ones it is given, told that its first
     loss is far below the given weights' loss?"""
@@ -372,6 +379,7 @@ def test_train_running_more_steps_than_asked_is_named(graded):
     assert "more than the optimizer steps it was asked for" in message(results, THRESHOLD_TESTS[0])
 
 
+@pytest.mark.slow  # MNIST training
 def test_accuracy_feedback_hides_the_budget_thresholds_and_config_names(graded, graders):
     """Does a failed accuracy test tell the student their own accuracy and how far off it is in words, never the
     threshold, the reference's accuracy, the budget or the grader's config names, and do the labels of the
@@ -386,7 +394,114 @@ def test_accuracy_feedback_hides_the_budget_thresholds_and_config_names(graded, 
     hidden += [f"{c[k]:.4f}" for c in checks for k in ("threshold", "min")]
     hidden += [name for name in budget.CONFIGS if "_" in name] + ["epochs on", "seeds"]
     assert not [text for text in hidden if text in shown], shown
+    # The feedback page's loss curves (extra_data.curves) carry titles and losses only: no config name, no window.
+    curves = results["extra_data"]["curves"]
+    assert curves and all(set(c) == {"title", "yours", "low", "high"} for c in curves)
+    assert not [name for name in budget.CONFIGS if "_" in name and name in json.dumps(curves)]
     labels = " ".join(call.label for call in graders[1]["inputs"].grader_inputs(assignment.seed).values())
     assert not [text for text in hidden if text in labels], labels
-    # run_experiment's fairness feedback quotes the names of the configs it was given.
-    assert not set(graders[1]["inputs"].FAIR_CONFIGS) & set(budget.CONFIGS)
+    # run_experiment's feedback quotes the names of the configs it was given.
+    given = set(graders[1]["inputs"].PLAIN_CONFIGS) | set(graders[1]["inputs"].DICT_CONFIGS)
+    assert not given & set(budget.CONFIGS) and not [text for text in hidden if text in " ".join(given)]
+
+
+# --- the data: where the kernel finds it, and what a student sees when it is not there ---------------
+
+def _cells(course, folder: str) -> list:
+    return nbformat.read(course.path(folder, ASSIGNMENT, "mnist_optimizers.ipynb"), as_version=4).cells
+
+
+def test_data_dir_cell_is_editable_and_the_graders_data_wins(course, monkeypatch):
+    """Is DATA_DIR set in a cell nbgrader does not lock (an edit is never "CONTENTS OF TEST CELL CHANGED"), from
+    COURSE_DATA_DIR when it is set and "data" otherwise, before the `parameters` cell, so that when grading the
+    DATA_DIR the engine injects after `parameters` (the grader's read-only data) is the one the data cell uses?"""
+    from course.engine.execute import plan_cells
+    from course.engine.notebook import nbgrader
+
+    for folder in ("source", "release"):
+        cells = _cells(course, folder)
+        number = next(i for i, c in enumerate(cells) if "DATA_DIR =" in c.source and c.cell_type == "code")
+        cell = cells[number]
+        assert not nbgrader(cell).get("locked") and not nbgrader(cell).get("grade"), f"{folder}: DATA_DIR's cell is locked"
+        for env, expected in (({"COURSE_DATA_DIR": "/srv/mnist"}, "/srv/mnist"), ({}, "data")):
+            monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            namespace = {}
+            exec(cell.source, namespace)
+            assert namespace["DATA_DIR"] == expected
+        parameters = next(i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+        loads = next(i for i, c in enumerate(cells) if "load_mnist(DATA_DIR" in c.source)
+        assert number < parameters < loads
+    notebook = nbformat.read(course.path("release", ASSIGNMENT, "mnist_optimizers.ipynb"), as_version=4)
+    plan = [source for _, source in plan_cells(notebook, course.assignment(ASSIGNMENT), course)]
+    injected = next(i for i, source in enumerate(plan) if source.startswith("# injected by the grader"))
+    assert f"DATA_DIR = {str(course.data_dir)!r}" in plan[injected]
+    assert next(i for i, s in enumerate(plan) if "DATA_DIR = os.environ" in s) < injected < next(
+        i for i, s in enumerate(plan) if "load_mnist(DATA_DIR" in s)
+
+
+def test_failed_download_is_one_sentence_before_the_traceback(course, capsys):
+    """When MNIST cannot be loaded (no connection, no files), does the data cell print one sentence saying what to
+    do (check the connection, or set DATA_DIR to a folder that holds MNIST), then raise the error itself?"""
+    import os
+    import types
+
+    class Offline:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+    data_cell = next(c.source for c in _cells(course, "release") if "load_mnist(DATA_DIR" in c.source)
+    namespace = {"os": os, "torch": torch, "torchvision": types.SimpleNamespace(datasets=types.SimpleNamespace(MNIST=Offline)),
+                 "DATA_DIR": "/nowhere/mnist", "TRAIN_SIZE": 1024}
+    with pytest.raises(RuntimeError, match="Error downloading"):
+        exec(data_cell, namespace)
+    printed = capsys.readouterr().out.strip()
+    assert printed.count(".") == 1 and printed.endswith("."), printed  # one sentence
+    assert "/nowhere/mnist" in printed and "internet connection" in printed and "DATA_DIR" in printed
+
+
+# --- each mistake charged to the function that makes it, and named -----------------------------------
+
+@pytest.fixture(scope="module")
+def examples(course, graders):
+    """graded(example name) -> results of the bundled example, graded once per module."""
+    done = {}
+
+    def grade(name: str):
+        if name not in done:
+            submission = Submission(name, ASSIGNMENT, course.path("examples", "submitted", name, ASSIGNMENT,
+                                                                   "mnist_optimizers.ipynb"))
+            done[name] = grade_with_notes(course, graders, submission)[0]
+        return done[name]
+
+    return grade
+
+
+@pytest.mark.slow  # MNIST training
+def test_percentage_is_named_even_without_eval_mode(examples):
+    """An evaluate() that returns a percentage and forgets model.eval(): is the value test's message about the
+    percentage (and the mode test's about eval mode), and is run_experiment, which reports evaluate's figure,
+    not charged?"""
+    results = examples("evaluate-percentage-no-eval")
+    assert "a percentage" in message(results, "test_evaluate_matches_accuracy")
+    assert "model.eval()" in message(results, "test_evaluate_uses_eval_mode_and_no_grad")
+    assert scores(results)["test_run_experiment_is_fair"] == 2
+
+
+@pytest.mark.slow  # MNIST training
+def test_loss_tensors_are_charged_to_train_not_to_the_figure(examples):
+    """A train() that returns its loss tensors (graphs and all): is "one finite float per step" failed, saying
+    so, and plot_losses, graded on made-up results, still full marks?"""
+    results = examples("loss-tensors-with-graph")
+    assert "autograd graphs" in message(results, "test_train_returns_loss_per_step")
+    assert scores(results)["test_plot_losses_draws_every_config"] == 2
+
+
+@pytest.mark.slow  # MNIST training
+def test_unrequested_clipping_is_not_called_stale_gradients(examples):
+    """A train() that always clips (the lesson's template's `clip_grad_norm_(..., 1.0)`): does the zero_grad test
+    pass, and the clipping test say that it clipped with max_grad_norm=None?"""
+    results = examples("clips-unasked")
+    assert scores(results)["test_train_zeroes_gradients_every_step"] == 1
+    assert "max_grad_norm=None" in message(results, "test_train_clips_before_step")

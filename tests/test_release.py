@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from course import release
+from course.authoring import release
 from course.config import ConfigError
 
 
@@ -12,11 +12,7 @@ def released_text(course) -> dict:
     return {p: p.read_text() for p in course.path("release").rglob("*") if p.is_file()}
 
 
-def test_release_check_passes_on_main(course):
-    """Is the committed release/ exactly what `course release` generates now?"""
-    assert release.release(course, check=True) == []
-
-
+@pytest.mark.slow
 def test_release_is_deterministic(course, tmp_path):
     """Do two nbgrader runs of the same source give the same bytes?"""
     for assignment in course.assignments.values():
@@ -27,9 +23,41 @@ def test_release_is_deterministic(course, tmp_path):
                 assert path.read_bytes() == (second / path.relative_to(first)).read_bytes()
 
 
+def test_release_never_ships_the_paired_text(course, tmp_path):
+    """Does nbgrader leave out the source notebook's jupytext text (it holds the solutions)?"""
+    from course.authoring.sources import pair_of
+
+    assignment = course.assignment("01_losses")
+    text = pair_of(course, assignment).text
+    assert text.is_file() and "### BEGIN SOLUTION" in text.read_text()
+    generated = release.generate(course, assignment, tmp_path)
+    assert sorted(p.name for p in generated.iterdir()) == [assignment.notebook]
+
+
+def test_stock_nbgrader_never_releases_the_paired_text(course, tmp_path):
+    """With this course's nbgrader_config.py, does plain `nbgrader generate_assignment` (README, "Grading with
+    stock nbgrader") leave out the jupytext text that holds the solutions?"""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for name in ("course.toml", "nbgrader_config.py"):
+        shutil.copy(course.root / name, tmp_path)
+    shutil.copytree(course.path("source", "01_losses"), tmp_path / "source" / "01_losses")
+    assert (tmp_path / "source" / "01_losses" / "losses.py").is_file()
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    env = {**os.environ, "PATH": f"{nbgrader.parent}{os.pathsep}{os.environ['PATH']}"}  # nbgrader runs alembic
+    result = subprocess.run([str(nbgrader), "generate_assignment", "01_losses", "--force"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "release" / "01_losses").iterdir()) == ["losses.ipynb"]
+
+
 def test_release_holds_no_solution_or_hidden_test(course):
     """Are nbgrader's solution and hidden-test regions gone, and every solution line with them?"""
-    from course.notebook import read_notebook
+    from course.engine.notebook import read_notebook
 
     texts = released_text(course)
     assert texts, "release/ is empty"
@@ -51,7 +79,7 @@ def test_release_holds_no_solution_or_hidden_test(course):
 
 def public_text(course) -> str:
     """What students may see anyway: the source notebooks with their solution regions removed."""
-    from course.notebook import read_notebook
+    from course.engine.notebook import read_notebook
 
     cells = []
     for a in course.assignments.values():

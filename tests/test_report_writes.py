@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from course import report
-from course.report import (AUTOGRADED, FEEDBACK, GRADEBOOK, RESULTS, UnsafePath, read_results, write_gradebook,
-                           write_submission, write_under)
+from course.outputs import report
+from course.outputs.report import (AUTOGRADED, FEEDBACK, FEEDBACK_PAGE, GRADEBOOK, RESULTS, UnsafePath, read_results,
+                           write_gradebook, write_submission, write_under)
 
 FLAG = "cell 4: assigns to torch.Tensor.argmax"
 
@@ -97,11 +97,11 @@ def test_unsafe_ids_are_refused(tmp_path, student):
 
 
 def test_normal_writes_work(tmp_path):
-    """Does a normal submission still get feedback.md, the graded notebook and results.json, and no stray files?"""
+    """Does a normal submission still get feedback.md and .html, the graded notebook and results.json, and no stray files?"""
     out = tmp_path / "out"
     folder = write_submission(out, results(), "Day 5", nbformat.v4.new_notebook(), "losses.ipynb")
     assert folder == (out / "alice" / "01_losses").resolve()
-    assert sorted(p.name for p in folder.iterdir()) == sorted([FEEDBACK, RESULTS, "losses.ipynb"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([FEEDBACK, FEEDBACK_PAGE, RESULTS, "losses.ipynb"])
     write_submission(out, results(), "Day 5")  # a re-grade replaces the files in place
     assert read_results(out) == [results()]
 

@@ -12,18 +12,24 @@ import torch.nn as nn
 # Let `python -m pytest tests/...` import the package from the repo root whatever the cwd.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from course.grading import sibling  # noqa: E402
 from solutions.gradient_descent import (  # noqa: E402
     TRAINING_STEP_ORDER,
     adam_step,
     clip_grad_norm_manual,
     cosine_lr,
+    diverges,
+    epoch_lr_below,
     gd_trajectory,
     lr_schedule,
     lr_sweep,
     momentum_step,
+    per_step_cosine_lrs,
     rmsprop_step,
     sgd_trajectory,
 )
+
+GRADERS = Path(__file__).resolve().parents[1] / "autograder" / "02_gradient_descent"
 
 PROBLEM_SEED = 0
 CLIP_SEED = 1
@@ -57,6 +63,11 @@ def test_sgd_trajectory_matches_closed_form_and_gd(x0, lr, steps):
     torch.testing.assert_close(xs.double(), closed_form(x0, lr, steps, torch.float64), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(xs, closed_form(x0, lr, steps, torch.float32), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(xs, gd_trajectory(x0, lr, steps), rtol=1e-6, atol=1e-6)
+
+
+def test_gd_trajectory_takes_an_integer_start():
+    """Does gd_trajectory(0, ...) work like gd_trajectory(0.0, ...), in float32 (torch.tensor(0) is an integer)?"""
+    torch.testing.assert_close(gd_trajectory(0, 0.1, 5), gd_trajectory(0.0, 0.1, 5), rtol=0, atol=0)
 
 
 def test_gd_lesson_example_reaches_3():
@@ -308,3 +319,91 @@ def test_step_name_reads_common_spellings(spelled, name):
     from solutions.gradient_descent import step_name
 
     assert step_name(spelled) == name
+
+
+# --- Short 15: where SGD with momentum diverges on (x - 3)^2 ---------------------------------------
+
+def distance_ratio(lr, momentum, steps):
+    """|x_T - 3| / |x_0 - 3| in float64 for torch's SGD with momentum from x0 = 0: e_1 = (1 - 2 lr) e_0
+    (the first buffer is the gradient), then e_{k+1} = (1 + momentum - 2 lr) e_k - momentum e_{k-1}."""
+    before, now = -3.0, (1 - 2 * lr) * -3.0
+    for _ in range(steps - 1):
+        before, now = now, (1 + momentum - 2 * lr) * now - momentum * before
+    return abs(now) / 3.0
+
+
+# The notebook's self-check grid (50 steps) and the grader's (inputs.py).
+PUBLIC_GRID = ([0.01, 0.1, 0.5, 1.2, 1.7, 1.95], [0.0, 0.5, 0.9, 0.99], 50)
+
+
+def grids():
+    inputs = sibling(GRADERS / "inputs.py", "inputs")
+    return [PUBLIC_GRID, (inputs.DIVERGE_LRS, inputs.DIVERGE_MOMENTA, inputs.DIVERGE_STEPS)]
+
+
+@pytest.mark.parametrize("grid", range(2), ids=["self-check", "hidden"])
+def test_diverges_agrees_with_the_recurrence_far_from_the_boundary(grid):
+    """Does diverges agree with the float64 recurrence on every pair of the self-check's and the grader's
+    grids, each pair ending at least 15% away from |x - 3| = 3, so float32 rounding cannot flip it?"""
+    lrs, momenta, steps = grids()[grid]
+    for lr in lrs:
+        for momentum in momenta:
+            ratio = distance_ratio(lr, momentum, steps)
+            assert not 0.85 < ratio < 1 / 0.85, (lr, momentum, ratio)
+            assert diverges(lr, momentum, steps) == (ratio > 1), (lr, momentum)
+
+
+def test_diverges_shows_the_stability_boundary():
+    """Over many steps, does SGD with momentum mu diverge on (x - 3)^2 exactly when lr > 1 + mu?"""
+    for momentum in (0.0, 0.5, 0.9):
+        assert not diverges(0.95 * (1 + momentum), momentum, 200)
+        assert diverges(1.05 * (1 + momentum), momentum, 200)
+
+
+# --- Short 24: the epoch at which ExponentialLR's lr falls below a fraction --------------------------
+
+LR_BELOW_PUBLIC = [(0.95, 0.01), (0.5, 0.01), (0.9, 0.5)]
+
+
+@pytest.mark.parametrize("which", ["self-check", "hidden"])
+def test_epoch_lr_below_is_the_closed_form_far_from_ties(which):
+    """Is epoch_lr_below the least e with gamma^e < fraction, on settings at least 5% of an epoch away
+    from a tie gamma^e = fraction (where rounding could move the answer)?"""
+    pairs = LR_BELOW_PUBLIC if which == "self-check" else sibling(GRADERS / "inputs.py", "inputs").LR_BELOW
+    for gamma, fraction in pairs:
+        exact = math.log(fraction) / math.log(gamma)
+        assert abs(exact - round(exact)) > 0.05, (gamma, fraction)
+        assert epoch_lr_below(gamma, fraction) == math.floor(exact) + 1
+    assert [epoch_lr_below(*p) for p in LR_BELOW_PUBLIC] == [90, 7, 7]  # the notebook's self-check
+
+
+# --- Short 25: cosine annealing stepped every batch ------------------------------------------------
+
+@pytest.mark.parametrize("base_lr, epochs, steps_per_epoch, eta_min", [(0.1, 5, 10, 0.0), (0.05, 4, 5, 0.001)])
+def test_per_step_cosine_lrs_is_one_half_cosine_over_all_steps(base_lr, epochs, steps_per_epoch, eta_min):
+    """Is the lr at step s eta_min + (base_lr - eta_min)(1 + cos(pi s / T))/2 with T = epochs * steps_per_epoch,
+    so that the last step runs just above eta_min?"""
+    total = epochs * steps_per_epoch
+    lrs = per_step_cosine_lrs(base_lr, epochs, steps_per_epoch, eta_min)
+    closed = [eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * s / total)) / 2 for s in range(total)]
+    torch.testing.assert_close(torch.tensor(lrs, dtype=torch.float64), torch.tensor(closed, dtype=torch.float64),
+                               rtol=1e-9, atol=1e-12)
+    assert eta_min < lrs[-1] < eta_min + (base_lr - eta_min) * 0.01
+
+
+# --- the grader's tolerances accept the reference --------------------------------------------------
+
+@pytest.mark.parametrize("seed", [7243, 0, 210, 2024])
+def test_reference_passes_the_hidden_optimizer_checks(seed):
+    """On several grading seeds (course.toml's, and ones where 50 free-running RMSprop steps drift by 1e-4),
+    do the reference step functions pass the grader's own optimizer checks, parameters and state?"""
+    from course.grading import Student
+
+    inputs = sibling(GRADERS / "inputs.py", "inputs")
+    graders = sibling(GRADERS / "test_gradient_descent.py", "test_gradient_descent")
+    namespace = {"momentum_step": momentum_step, "adam_step": adam_step, "rmsprop_step": rmsprop_step}
+    calls = {key: call for key, call in inputs.grader_inputs(seed).items() if call.fn == "optimizer_run"}
+    outcomes = {key: {"value": inputs.optimizer_run(namespace, *call.args)} for key, call in calls.items()}
+    student = Student(calls, outcomes, cells=[])
+    for key, fn in [("momentum", "momentum_step"), ("adam", "adam_step"), ("adamw", "adam_step"), ("rmsprop", "rmsprop_step")]:
+        graders.check_optimizer_runs(student, key, fn)
