@@ -7,19 +7,31 @@ BIN := .venv/bin
 SHARED_DATA := $(abspath ../shared/data)
 export COURSE_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)/MNIST),$(SHARED_DATA),)
 
-.PHONY: setup demo test test-slow test-all
+.PHONY: setup demo test test-slow test-all chromium
 
-setup: $(BIN)/course
+setup: $(BIN)/course chromium
 
 $(BIN)/course: pyproject.toml
 	$(PYTHON) -m venv .venv
 	set -o pipefail; $(BIN)/pip install --quiet -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
 	touch $@
 
-# Release every assignment, grade the bundled example submissions, print the gradebook.
+# The class report's browser test needs headless Chromium: installed from the system's packages when
+# missing (CI runs as root on a clean Debian machine; elsewhere apt-get runs through sudo).
+CHROMIUM := $(firstword $(foreach b,chromium chromium-browser google-chrome,$(shell command -v $(b) 2>/dev/null)))
+chromium:
+ifeq ($(CHROMIUM),)
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+endif
+
+# Release every assignment, grade the bundled example submissions, print the gradebook, then write the
+# class report (written even when a submission has no grade; non-zero when either step fails).
 demo: setup
 	$(BIN)/course release
-	$(BIN)/course grade examples/submitted --out gradebook --force
+	$(BIN)/course grade examples/submitted --out gradebook --force; status=$$?; \
+	$(BIN)/course report gradebook --out gradebook/report || status=$$?; \
+	exit $$status
 
 # The package's own tests: `make test` is the fast set (a few minutes on 2 cores); `make test-slow`
 # runs the slow ones (nbgrader autograde, calibration over 10 seeds); `make test-all` runs both.

@@ -1,0 +1,69 @@
+"""Benchmark (not a test): what going through Dask costs, measured in one run.
+
+Grades the same class of example submissions with `--jobs 2` (forked local workers) and with
+`--cluster local:2` (a Dask LocalCluster of two worker processes, started by the run itself and
+counted in its time), alternating the two `--rounds` times so that machine load falls on both alike,
+and prints the wall time of each and the overhead of Dask.
+
+    COURSE_DATA_DIR=../shared/data .venv/bin/python bench/cluster_overhead.py [--size 60] [--rounds 1]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("COURSE_DATA_DIR", str((ROOT.parent / "shared" / "data").resolve()))
+
+from course.config import load  # noqa: E402
+from course.grade import main as grade  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from grade_class import pick_class  # noqa: E402
+
+MODES = {"jobs 2": None, "cluster local:2": "local:2"}
+
+
+def scores(out: Path) -> dict:
+    return {p.parent.parent.name: json.loads(p.read_text())["score"] for p in out.glob("*/*/results.json")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    course = load(ROOT)
+    seconds = dict.fromkeys(MODES, 0.0)
+    loads = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        pick_class(course, args.size, tmp / "class")
+        pick_class(course, len(course.assignments), tmp / "warm-class")  # one of each: caches, the page cache
+        grade(course=course, paths=[tmp / "warm-class"], out_dir=tmp / "warm", jobs=2, force=True)
+        outs = []
+        for round_ in range(args.rounds):
+            for mode in list(MODES) if round_ % 2 == 0 else list(MODES)[::-1]:
+                out = tmp / f"{mode.replace(' ', '-').replace(':', '')}-{round_}"
+                started = time.monotonic()
+                grade(course=course, paths=[tmp / "class"], out_dir=out, jobs=2, force=True, cluster=MODES[mode])
+                seconds[mode] += time.monotonic() - started
+                loads.append(os.getloadavg()[0])
+                outs.append(out)
+        assert all(scores(out) == scores(outs[0]) for out in outs), "the same class got other scores"
+    print(f"class of {args.size} x {args.rounds} round(s); load average during the runs: "
+          f"{', '.join(f'{x:.1f}' for x in loads)} (2 cores)")
+    for mode, total in seconds.items():
+        print(f"{mode:16s}: {total / args.rounds:6.1f} s  = {total / args.rounds / args.size:5.2f} s per submission")
+    overhead = seconds["cluster local:2"] / seconds["jobs 2"] - 1
+    print(f"Dask's overhead: {overhead:+.1%}   (target <= +10%); the same scores in every run")
+
+
+if __name__ == "__main__":
+    main()
