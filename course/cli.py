@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load
+from .config import ConfigError, load, usable_cores
 
 
 def _release(args, course) -> int:
@@ -95,7 +94,8 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade submitted notebooks")
     g.add_argument("paths", nargs="+", type=Path, help="submitted/<student>/<assignment>/<notebook>.ipynb trees or notebooks")
     g.add_argument("--out", type=Path, required=True, help="where grades.csv and per-student results go")
-    g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    g.add_argument("--jobs", type=int, default=usable_cores(), help="submissions graded at once (default: the cores "
+                   "this process may use)")
     g.add_argument("--assignment", default=None, help="the assignment of single notebooks outside the nbgrader layout")
     g.add_argument("--force", action="store_true", help="re-grade even submissions unchanged since last time")
     g.add_argument("--nbgrader-db", default=None, metavar="URL",

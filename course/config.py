@@ -143,6 +143,19 @@ def _assignment(assignment_id: str, table: dict, limits: Limits) -> Assignment:
                          "datasets": list(assignment.datasets or []), "limits": own_limits})
 
 
+def usable_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup's CPU quota (a container
+    given 2 CPUs on a 64-core host has 64 in os.cpu_count() but room for 2 grading jobs)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
 def find_root(start: Path | None = None) -> Path:
     """The nearest folder at or above `start` that holds course.toml."""
     here = (start or Path.cwd()).resolve()

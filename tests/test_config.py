@@ -1,4 +1,5 @@
 """Is course.toml read into typed settings, with every user error one sentence naming what and where?"""
+import os
 import shutil
 
 import pytest
@@ -91,3 +92,16 @@ def test_grading_keys_take_their_values(course_copy):
     edit(course_copy, "rotate_seed = false", "rotate_seed = true")
     grading = load(course_copy).grading
     assert grading.tamper_policy == "zero" and grading.rotate_seed is True
+
+
+def test_usable_cores_follow_affinity_and_a_cgroup_quota(tmp_path):
+    from course.config import usable_cores
+
+    affinity = len(os.sched_getaffinity(0))
+    assert usable_cores(tmp_path / "absent") == affinity
+    (tmp_path / "unlimited").write_text("max 100000\n")
+    assert usable_cores(tmp_path / "unlimited") == affinity
+    (tmp_path / "one-and-a-half").write_text("150000 100000\n")
+    assert usable_cores(tmp_path / "one-and-a-half") == 1
+    (tmp_path / "half").write_text("50000 100000\n")  # Gradescope's default half a CPU: still one job
+    assert usable_cores(tmp_path / "half") == 1
