@@ -5,7 +5,8 @@ Grades the same class of example submissions with `--jobs 2` (forked local worke
 counted in its time), alternating the two `--rounds` times so that machine load falls on both alike,
 and prints the wall time of each and the overhead of Dask, broken down by the results' write times:
 start to the first results.json (workers and templates starting), first to last (grading), last to
-the end (gradebook, shutting the pool or cluster down), and the kernels' own execution seconds.
+the end (gradebook, shutting the pool or cluster down), the kernels' own execution seconds, and CPU
+seconds spent in this process and in its descendants (workers, templates, kernels).
 
     COURSE_DATA_DIR=../shared/data .venv/bin/python bench/cluster_overhead.py [--size 60] [--rounds 1]
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -32,7 +34,14 @@ from grade_class import pick_class  # noqa: E402
 MODES = {"jobs 2": None, "cluster local:2": "local:2"}
 
 
-PHASES = ("start", "grading", "end", "kernels")
+PHASES = ("start", "grading", "end", "kernels", "cpu here", "cpu elsewhere")
+
+
+def cpu() -> tuple[float, float]:
+    """CPU seconds of this process (the client: its scheduler, nannies and result writing in a cluster
+    run) and of its finished descendants (workers, templates, kernels), user + system."""
+    here, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return here.ru_utime + here.ru_stime, children.ru_utime + children.ru_stime
 
 
 def scores(out: Path) -> dict:
@@ -65,11 +74,13 @@ def main() -> None:
         for round_ in range(args.rounds):
             for mode in list(MODES) if round_ % 2 == 0 else list(MODES)[::-1]:
                 out = tmp / f"{mode.replace(' ', '-').replace(':', '')}-{round_}"
-                started, wall = time.monotonic(), time.time()
+                started, wall, (here, elsewhere) = time.monotonic(), time.time(), cpu()
                 grade(course=course, paths=[tmp / "class"], out_dir=out, jobs=2, force=True, cluster=MODES[mode])
                 seconds[mode] += time.monotonic() - started
                 for phase, value in phases(out, wall, time.time()).items():
                     parts[mode][phase] += value
+                parts[mode]["cpu here"] += cpu()[0] - here
+                parts[mode]["cpu elsewhere"] += cpu()[1] - elsewhere
                 loads.append(os.getloadavg()[0])
                 outs.append(out)
         assert all(scores(out) == scores(outs[0]) for out in outs), "the same class got other scores"

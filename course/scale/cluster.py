@@ -51,6 +51,18 @@ WORKERS_SECONDS = 300  # how long a cluster may take to bring up its first worke
 LOCAL_SETTINGS = {
     "distributed.scheduler.allowed-failures": 1,  # a task whose worker died is retried once, then "worker lost"
     "distributed.scheduler.worker-saturation": 1.0,  # a worker holds only the task it runs: a death costs only that one
+    **{f"distributed.{key}": value for key, value in {  # measured in bench/cluster_overhead.py; README's Scale
+        # Dask's own bookkeeping, made quieter: a grading task runs for seconds, and on a machine whose
+        # cores the kernels fill every wakeup is taken from a student's kernel.
+        "worker.profile.enabled": False,  # a statistical profiler sampling the grading thread every 10 ms
+        "admin.tick.interval": "500ms",  # event-loop health checks, every 20 ms in each process
+        "admin.system-monitor.interval": "2s",  # psutil samples, every 500 ms
+        "admin.system-monitor.disk": False,
+        "worker.memory.monitor-interval": "1s",  # the nanny's look at its worker's memory, every 100 ms
+        # Dask's low MALLOC_TRIM_THRESHOLD_ would fix glibc's mmap threshold in the judge: every tensor
+        # over 128 kB a fresh mmap. Kernels never see it (their environment is an allowlist).
+        "nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
+    }.items()},
 }
 
 
@@ -115,12 +127,15 @@ class CourseOnWorkers(WorkerPlugin):
         if engine_digest() != self.engine:
             raise RuntimeError(f"this worker runs another version of the grading engine (the course package: "
                                f"{engine_digest()}, not {self.engine}); install the client's version there")
+        template = self.start_template()  # first: its imports overlap the unpacking and this worker's own
         root = unpack(self.digest, self.blob, "course")
         data_dir = Path(self.data_dir)
         if self.data is not None and data_problem(self.data_dir, self.datasets):
             data_dir = unpack(self.data[0], self.data[1], "data")
         _UNPACKED[self.digest] = Unpacked(root, data_dir)
-        template = self.start_template()
+        import torch
+
+        torch.set_num_threads(1)  # the judge shares the cores with this worker's kernels
         # No task before the template is warm: a submission's time budget must not pay for its imports.
         # (A template that died is replaced by the first task's fork, as in a local pool.)
         await asyncio.get_running_loop().run_in_executor(None, template.wait_ready)
@@ -128,11 +143,8 @@ class CourseOnWorkers(WorkerPlugin):
     def start_template(self):
         """From the worker's event loop thread, which lives as long as the worker: the template dies with
         the thread that started it (PR_SET_PDEATHSIG), so never from a task's thread."""
-        import torch
-
         from ..engine.kernels import Template
 
-        torch.set_num_threads(1)  # the judge shares the cores with this worker's kernels
         return Template.get(self.threads)
 
 
