@@ -139,7 +139,7 @@ def test_stock_nbgrader_grades_examples_as_course_grade_does(course, graded_exam
     ours = {a: course_grades(graded_examples, a, students[a]) for a in ASSIGNMENTS}
 
     total = sum(len(students[a]) for a in ASSIGNMENTS)
-    print(f"nbgrader: {len(folders)} folders at once, {wall:.0f} s for {total} submissions ({wall / total:.1f} s each)")
+    print(f"nbgrader: {len(folders)} folders, 2 at a time, {wall:.0f} s for {total} submissions ({wall / total:.1f} s each)")
     for a in ASSIGNMENTS:  # the figures the README quotes
         n = len(students[a])
         agree = sum((theirs[a]["scores"].get(s), theirs[a]["lost"].get(s)) == (ours[a]["scores"][s], ours[a]["lost"][s])
