@@ -50,8 +50,9 @@ def scores(out: Path) -> dict:
 
 def phases(out: Path, started: float, ended: float) -> dict:
     """Seconds in each phase of one run, from the wall clock times its results.json files were written."""
-    written = sorted(p.stat().st_mtime for p in out.glob("*/*/results.json"))
-    kernels = sum(json.loads(p.read_text())["execution_time"] for p in out.glob("*/*/results.json"))
+    results = list(out.glob("*/*/results.json"))
+    written = sorted(p.stat().st_mtime for p in results)
+    kernels = sum(json.loads(p.read_text())["execution_time"] for p in results)
     return {"start": written[0] - started, "grading": written[-1] - written[0], "end": ended - written[-1],
             "kernels": kernels}
 
@@ -79,8 +80,9 @@ def main() -> None:
                 seconds[mode] += time.monotonic() - started
                 for phase, value in phases(out, wall, time.time()).items():
                     parts[mode][phase] += value
-                parts[mode]["cpu here"] += cpu()[0] - here
-                parts[mode]["cpu elsewhere"] += cpu()[1] - elsewhere
+                here_after, elsewhere_after = cpu()
+                parts[mode]["cpu here"] += here_after - here
+                parts[mode]["cpu elsewhere"] += elsewhere_after - elsewhere
                 loads.append(os.getloadavg()[0])
                 outs.append(out)
         assert all(scores(out) == scores(outs[0]) for out in outs), "the same class got other scores"

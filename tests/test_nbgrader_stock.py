@@ -5,7 +5,7 @@ person, and stock `nbgrader generate_feedback` never shows the hidden bridge's l
 
 The slow set (CI) runs a sample that covers each assignment's outcomes (full marks, nothing written, a
 tampered assertion, a forbidden builtin, wrong answers that lose different tests); `-m exhaustive`
-(`make test-all`) runs every example, about 25 minutes on 2 cores, and prints the agreement the README
+(`make test-all`) runs every example, about 20 minutes on 2 cores, and prints the agreement the README
 quotes."""
 from __future__ import annotations
 
